@@ -1,0 +1,6 @@
+namespace ChatCluster.Gateway;
+
+internal static class GatewayInfo
+{
+    public const string Name = "chatcluster-gateway";
+}
