@@ -1,0 +1,197 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace ChatCluster.Inference.Model;
+
+/// <summary>
+/// A decoder-only transformer in the Hugging Face / Optimum "decoder with past" layout, run on ONNX Runtime.
+/// Inputs: input_ids (B, S), attention_mask (B, P+S), optional position_ids (B, S), and per layer
+/// past_key_values.N.key/value (B, H, P, D). Outputs: logits (B, S, V) and present.N.key/value (B, H, P+S, D).
+/// Names and shapes are read from the graph, so GPT-2, Llama and Qwen style exports load alike.
+/// Every tensor of a call lives in caller-owned pinned buffers: the call copies nothing on the host side.
+/// </summary>
+public sealed class DecoderModel : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+    private readonly OrtValue[] _inputs;
+    private readonly OrtValue[] _outputs;
+    private readonly long[] _tokenShape = new long[2];
+    private readonly long[] _maskShape = new long[2];
+    private readonly long[] _logitsShape = new long[3];
+    private readonly long[] _pastShape = new long[4];
+    private readonly long[] _presentShape = new long[4];
+
+    private DecoderModel(ModelConfig config, InferenceSession session, ExecutionDevice device)
+    {
+        Config = config;
+        Device = device;
+        _session = session;
+
+        var inputs = session.InputMetadata;
+        Require(inputs, "input_ids");
+        Require(inputs, "attention_mask");
+        HasPositionIds = inputs.ContainsKey("position_ids");
+
+        var layers = 0;
+        while (inputs.ContainsKey($"past_key_values.{layers}.key"))
+        {
+            Require(inputs, $"past_key_values.{layers}.value");
+            Require(session.OutputMetadata, $"present.{layers}.key");
+            Require(session.OutputMetadata, $"present.{layers}.value");
+            layers++;
+        }
+
+        if (layers == 0)
+        {
+            throw new InvalidDataException(
+                $"{config.Directory}/model.onnx has no past_key_values.0.key input: export the decoder with its KV cache (Optimum's 'text-generation-with-past').");
+        }
+
+        var pastMeta = inputs["past_key_values.0.key"];
+        if (pastMeta.ElementDataType != TensorElementType.Float)
+        {
+            throw new NotSupportedException($"The KV cache of {config.Id} is {pastMeta.ElementDataType}; this engine runs float32 caches.");
+        }
+
+        var dims = pastMeta.Dimensions;
+        if (dims.Length != 4 || dims[1] <= 0 || dims[3] <= 0)
+        {
+            throw new InvalidDataException($"past_key_values.0.key of {config.Id} must be (batch, heads, past, head_dim) with fixed heads and head_dim; it is [{string.Join(", ", dims)}].");
+        }
+
+        KvShape = new KvShape(layers, dims[1], dims[3]);
+        var logitsDims = session.OutputMetadata["logits"].Dimensions;
+        VocabSize = logitsDims.Length == 3 && logitsDims[2] > 0 ? logitsDims[2] : config.VocabSize;
+
+        var names = new List<string> { "input_ids", "attention_mask" };
+        if (HasPositionIds)
+        {
+            names.Add("position_ids");
+        }
+
+        var outputs = new List<string> { "logits" };
+        for (var l = 0; l < layers; l++)
+        {
+            names.Add($"past_key_values.{l}.key");
+            names.Add($"past_key_values.{l}.value");
+            outputs.Add($"present.{l}.key");
+            outputs.Add($"present.{l}.value");
+        }
+
+        _inputNames = [.. names];
+        _outputNames = [.. outputs];
+        _inputs = new OrtValue[_inputNames.Length];
+        _outputs = new OrtValue[_outputNames.Length];
+    }
+
+    public ModelConfig Config { get; }
+
+    public ExecutionDevice Device { get; }
+
+    public int VocabSize { get; }
+
+    public bool HasPositionIds { get; }
+
+    internal KvShape KvShape { get; }
+
+    /// <summary>Loads model.onnx of a model folder on the given device.</summary>
+    public static DecoderModel Load(string directory, ExecutionDevice device, int threads = 0)
+    {
+        var config = ModelConfig.Load(directory);
+        var path = Path.Combine(config.Directory, "model.onnx");
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"The model folder '{config.Directory}' has no model.onnx.", path);
+        }
+
+        using var options = device.CreateSessionOptions(threads);
+        return new DecoderModel(config, new InferenceSession(path, options), device);
+    }
+
+    /// <summary>
+    /// One forward pass over <paramref name="batch"/> rows of <paramref name="tokens"/> new tokens each.
+    /// The caller has filled <paramref name="io"/>'s ids, positions and mask; <paramref name="past"/> holds
+    /// (batch, H, P, D). On return <paramref name="present"/> holds (batch, H, P + tokens, D) and io.Logits
+    /// (batch, tokens, V). The logits are read on the host right after: that is the step's sync point.
+    /// </summary>
+    internal void Run(ModelStepBuffers io, int batch, int tokens, KvCache past, KvCache present)
+    {
+        if (past.Rows != batch)
+        {
+            throw new ArgumentException($"The past cache has {past.Rows} rows for a batch of {batch}.", nameof(past));
+        }
+
+        var pastLength = past.Length;
+        present.Resize(batch, pastLength + tokens);
+        io.Reserve(batch, tokens, pastLength, VocabSize);
+        SetShape(_tokenShape, batch, tokens);
+        SetShape(_maskShape, batch, pastLength + tokens);
+        SetShape(_logitsShape, batch, tokens, VocabSize);
+        SetShape(_pastShape, batch, KvShape.Heads, pastLength, KvShape.HeadDim);
+        SetShape(_presentShape, batch, KvShape.Heads, pastLength + tokens, KvShape.HeadDim);
+
+        var i = 0;
+        try
+        {
+            _inputs[i++] = Tensor(io.InputIds, TensorElementType.Int64, _tokenShape);
+            _inputs[i++] = Tensor(io.AttentionMask, TensorElementType.Int64, _maskShape);
+            if (HasPositionIds)
+            {
+                _inputs[i++] = Tensor(io.PositionIds, TensorElementType.Int64, _tokenShape);
+            }
+
+            _outputs[0] = Tensor(io.Logits, TensorElementType.Float, _logitsShape);
+            for (var t = 0; t < past.TensorCount; t++)
+            {
+                _inputs[i++] = Tensor(past.Tensor(t), TensorElementType.Float, _pastShape);
+                _outputs[t + 1] = Tensor(present.Tensor(t), TensorElementType.Float, _presentShape);
+            }
+
+            _session.Run(_runOptions, _inputNames, _inputs, _outputNames, _outputs);
+        }
+        finally
+        {
+            DisposeAll(_inputs);
+            DisposeAll(_outputs);
+        }
+    }
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
+
+    private static void Require(IReadOnlyDictionary<string, NodeMetadata> names, string name)
+    {
+        if (!names.ContainsKey(name))
+        {
+            throw new InvalidDataException($"The model has no '{name}' {(name.StartsWith("present", StringComparison.Ordinal) ? "output" : "input")}; expected the Optimum decoder-with-past layout (see README).");
+        }
+    }
+
+    private static OrtValue Tensor<T>(PinnedBuffer<T> buffer, TensorElementType type, long[] shape) where T : unmanaged
+    {
+        long elements = 1;
+        foreach (var d in shape)
+        {
+            elements *= d;
+        }
+
+        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, buffer.Address, elements * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+    }
+
+    private static void SetShape(long[] shape, params ReadOnlySpan<long> dims) => dims.CopyTo(shape);
+
+    private static void DisposeAll(OrtValue[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i]?.Dispose();
+            values[i] = null!;
+        }
+    }
+}

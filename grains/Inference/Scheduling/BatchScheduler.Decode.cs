@@ -1,0 +1,45 @@
+namespace ChatCluster.Inference.Scheduling;
+
+public sealed partial class BatchScheduler
+{
+    /// <summary>One model call for every row, then each sequence picks its next token.</summary>
+    private void Decode()
+    {
+        try
+        {
+            _batch.Step();
+        }
+        catch (Exception error)
+        {
+            // The batch's call failed: every row in it is lost, and only those sequences end.
+            foreach (var s in _batch.Sequences)
+            {
+                s.Fail(error);
+            }
+
+            return;
+        }
+
+        var row = 0;
+        Span<int> parents = stackalloc int[MaxBeamWidth];
+        foreach (var s in _batch.Sequences)
+        {
+            if (s.Beam is { } beam)
+            {
+                var k = beam.Width;
+                beam.Step(_batch.BlockLogits(row, k), parents[..k], s.NextTokens);
+                _batch.ReorderBeams(row, parents[..k]);
+                if (beam.Done)
+                {
+                    s.FinishBeam();
+                }
+            }
+            else if (!s.IsDone)
+            {
+                s.Accept(s.Sampler!.Next(_batch.RowLogits(row)));
+            }
+
+            row += s.Rows;
+        }
+    }
+}

@@ -1,0 +1,150 @@
+using System.Threading.Channels;
+using ChatCluster.Grains;
+using ChatCluster.Inference.Model;
+using ChatCluster.Inference.Tokenization;
+
+namespace ChatCluster.Inference.Scheduling;
+
+/// <summary>
+/// The continuous-batching loop of one model on one device, in the shape of a message pump: one thread owns
+/// the model, the batch and every sequence's state; callers only enqueue (bounded: a full queue is an
+/// "overloaded" error) and read their sequence's output channel.
+///
+/// Each step:
+///   1. drop cancelled sequences (their rows are freed by the rebuild below, within this step);
+///   2. prefill: run up to <see cref="SchedulerOptions.PrefillChunkTokens"/> prompt tokens of the sequence at
+///      the head of the queue in its own cache (a long prompt takes several steps, so running streams wait at
+///      most one chunk); when its prompt is done it picks its first token and is ready to join;
+///   3. rebuild the batch's rows if sequences left or joined (keeping finished conversations' caches);
+///   4. decode: one model call for every row; each sequence picks its next token with its own sampling.
+/// The step's plan is data (which sequences, how many tokens); <see cref="DecodeBatch"/> runs it.
+/// </summary>
+public sealed partial class BatchScheduler : IDisposable
+{
+    private readonly DecoderModel _model;
+    private readonly BpeTokenizer _tokenizer;
+    private readonly IReadOnlyList<int> _endTokens;
+    private readonly SchedulerOptions _options;
+    private readonly Channel<Sequence> _queue;
+    private readonly DecodeBatch _batch;
+    private readonly PrefixCache _prefixCache;
+    private readonly ModelStepBuffers _prefillIo = new();
+    private readonly List<(Sequence, KvCache)> _joining = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Thread _thread;
+    private KvCache _prefillPast;
+    private KvCache _prefillPresent;
+    private Sequence? _prefilling;
+
+    public BatchScheduler(DecoderModel model, BpeTokenizer tokenizer, IReadOnlyList<int> endTokens, SchedulerOptions options)
+    {
+        _model = model;
+        _tokenizer = tokenizer;
+        _endTokens = endTokens;
+        _options = options;
+        _queue = Channel.CreateBounded<Sequence>(new BoundedChannelOptions(options.MaxQueuedRequests)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+        });
+        _batch = new DecodeBatch(model);
+        _prefixCache = new PrefixCache(options.PrefixCacheBytes);
+        _prefillPast = new KvCache(model.KvShape);
+        _prefillPresent = new KvCache(model.KvShape);
+        _thread = new Thread(RunLoop) { IsBackground = true, Name = $"scheduler {model.Config.Id}" };
+        _thread.Start();
+    }
+
+    public SchedulerOptions Options => _options;
+
+    /// <summary>Rows decoding now (read from any thread; for metrics and tests).</summary>
+    public int ActiveRows => Volatile.Read(ref _activeRows);
+
+    private int _activeRows;
+
+    /// <summary>
+    /// Queues a request. Throws <see cref="OverloadedException"/> when the queue is full. The returned
+    /// sequence's output channel carries its deltas; <see cref="Sequence.RequestCancel"/> ends it.
+    /// </summary>
+    internal Sequence Submit(GenerationJob job)
+    {
+        var sequence = new Sequence(job, _tokenizer, _endTokens, _model.VocabSize, _model.Config.ContextWindow);
+        if (!_queue.Writer.TryWrite(sequence))
+        {
+            throw new OverloadedException(
+                $"The model '{_model.Config.Id}' has {_options.MaxQueuedRequests} requests waiting; try again shortly.");
+        }
+
+        return sequence;
+    }
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _queue.Writer.TryComplete();
+        _thread.Join();
+        _stopping.Dispose();
+    }
+
+    private void RunLoop()
+    {
+        try
+        {
+            while (!_stopping.IsCancellationRequested)
+            {
+                if (_batch.Rows == 0 && _prefilling is null && _joining.Count == 0 && !WaitForWork())
+                {
+                    break;
+                }
+
+                Step();
+            }
+        }
+        finally
+        {
+            foreach (var s in _batch.Sequences)
+            {
+                s.Cancel();
+            }
+
+            _prefilling?.Cancel();
+            while (_queue.Reader.TryRead(out var queued))
+            {
+                queued.Cancel();
+            }
+        }
+    }
+
+    private bool WaitForWork()
+    {
+        try
+        {
+            return _queue.Reader.WaitToReadAsync(_stopping.Token).AsTask().GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private void Step()
+    {
+        foreach (var s in _batch.Sequences)
+        {
+            if (s.CancelRequested)
+            {
+                s.Cancel();
+            }
+        }
+
+        Prefill();
+        KeepFinishedCaches();
+        _batch.Rebuild(_joining);
+        _joining.Clear();
+        Volatile.Write(ref _activeRows, _batch.Rows);
+        if (_batch.Rows > 0)
+        {
+            Decode();
+        }
+    }
+}

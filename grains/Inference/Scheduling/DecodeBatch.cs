@@ -1,0 +1,186 @@
+using ChatCluster.Inference.Model;
+
+namespace ChatCluster.Inference.Scheduling;
+
+/// <summary>
+/// The rows that decode together, and their KV cache. Rows are left-padded to a common length L: row r's
+/// sequence holds its <c>Computed</c> tokens at positions [L - Computed, L) and the attention mask hides the
+/// rest. Because every row then appends at L, a decode step feeds the present of the last step back as its
+/// past with no copy on our side (two caches swap roles each step); rows are only copied when the set of
+/// sequences changes (<see cref="Rebuild"/>) or a beam search reorders its beams (<see cref="ReorderBeams"/>).
+/// </summary>
+internal sealed class DecodeBatch(DecoderModel model)
+{
+    private readonly List<Sequence> _sequences = [];
+    private readonly ModelStepBuffers _io = new();
+    private KvCache _cache = new(model.KvShape);
+    private KvCache _spare = new(model.KvShape);
+    private KvCache _beamScratch = new(model.KvShape);
+
+    public IReadOnlyList<Sequence> Sequences => _sequences;
+
+    public int Rows { get; private set; }
+
+    public long CacheBytes => _cache.Bytes;
+
+    /// <summary>
+    /// Drops finished and cancelled sequences and appends <paramref name="joining"/> ones (each with its own
+    /// one-row cache), copying every row into the spare cache at the new common length. Returns whether anything changed.
+    /// </summary>
+    public bool Rebuild(IReadOnlyList<(Sequence Sequence, KvCache Cache)> joining)
+    {
+        var leaving = _sequences.Exists(s => s.IsDone);
+        if (!leaving && joining.Count == 0)
+        {
+            return false;
+        }
+
+        var length = 0;
+        var rows = 0;
+        foreach (var s in _sequences)
+        {
+            if (!s.IsDone)
+            {
+                length = Math.Max(length, s.Computed);
+                rows += s.Rows;
+            }
+        }
+
+        foreach (var (s, _) in joining)
+        {
+            length = Math.Max(length, s.Computed);
+            rows += s.Rows;
+        }
+
+        _spare.Resize(rows, length);
+        var target = 0;
+        var source = 0;
+        var kept = new List<Sequence>(rows);
+        foreach (var s in _sequences)
+        {
+            if (!s.IsDone)
+            {
+                for (var b = 0; b < s.Rows; b++)
+                {
+                    _cache.CopyRowTo(source + b, _cache.Length - s.Computed, s.Computed, _spare, target++, length - s.Computed);
+                }
+
+                kept.Add(s);
+            }
+
+            source += s.Rows;
+        }
+
+        foreach (var (s, own) in joining)
+        {
+            // A beam search's rows all start from the one prompt cache.
+            for (var b = 0; b < s.Rows; b++)
+            {
+                own.CopyRowTo(0, 0, s.Computed, _spare, target++, length - s.Computed);
+            }
+
+            s.State = SequenceState.Running;
+            kept.Add(s);
+        }
+
+        _sequences.Clear();
+        _sequences.AddRange(kept);
+        (_cache, _spare) = (_spare, _cache);
+        Rows = rows;
+        return true;
+    }
+
+    /// <summary>
+    /// One decode step: every row feeds its current token; on return <see cref="RowLogits"/> has each row's
+    /// next-token logits and each sequence's <c>Computed</c> has grown by one.
+    /// </summary>
+    public void Step()
+    {
+        var rows = Rows;
+        var past = _cache.Length;
+        _io.Reserve(rows, 1, past, model.VocabSize);
+        var ids = _io.InputIds.Span;
+        var positions = _io.PositionIds.Span;
+        var mask = _io.AttentionMask.Span[..(rows * (past + 1))];
+        var row = 0;
+        foreach (var s in _sequences)
+        {
+            for (var b = 0; b < s.Rows; b++, row++)
+            {
+                ids[row] = s.NextTokens[b];
+                positions[row] = s.Computed;
+                var rowMask = mask.Slice(row * (past + 1), past + 1);
+                rowMask[..(past - s.Computed)].Clear();
+                rowMask[(past - s.Computed)..].Fill(1);
+            }
+        }
+
+        model.Run(_io, rows, 1, _cache, _spare);
+        (_cache, _spare) = (_spare, _cache);
+        foreach (var s in _sequences)
+        {
+            s.Computed++;
+        }
+    }
+
+    /// <summary>Logits of one row after <see cref="Step"/>: (vocab).</summary>
+    public Span<float> RowLogits(int row) => _io.Logits.Span.Slice(row * model.VocabSize, model.VocabSize);
+
+    /// <summary>Logits of a block of rows: (count, vocab).</summary>
+    public ReadOnlySpan<float> BlockLogits(int firstRow, int count) =>
+        _io.Logits.Span.Slice(firstRow * model.VocabSize, count * model.VocabSize);
+
+    /// <summary>
+    /// After a beam step: row firstRow + i becomes a copy of row firstRow + parents[i].
+    /// </summary>
+    public void ReorderBeams(int firstRow, ReadOnlySpan<int> parents)
+    {
+        var k = parents.Length;
+        var identity = true;
+        for (var i = 0; i < k; i++)
+        {
+            identity &= parents[i] == i;
+        }
+
+        if (identity)
+        {
+            return;
+        }
+
+        _beamScratch.Resize(k, _cache.Length);
+        for (var i = 0; i < k; i++)
+        {
+            _cache.CopyRowTo(firstRow + parents[i], 0, _cache.Length, _beamScratch, i, 0);
+        }
+
+        for (var i = 0; i < k; i++)
+        {
+            _beamScratch.CopyRowTo(i, 0, _cache.Length, _cache, firstRow + i, 0);
+        }
+    }
+
+    /// <summary>Copies one row's cache out (its valid positions only), for keeping after the turn.</summary>
+    public KvCache ExtractRow(int row, int computed)
+    {
+        var copy = new KvCache(model.KvShape, 1, computed);
+        copy.Resize(1, computed);
+        _cache.CopyRowTo(row, _cache.Length - computed, computed, copy, 0, 0);
+        return copy;
+    }
+
+    public int FirstRowOf(Sequence sequence)
+    {
+        var row = 0;
+        foreach (var s in _sequences)
+        {
+            if (ReferenceEquals(s, sequence))
+            {
+                return row;
+            }
+
+            row += s.Rows;
+        }
+
+        return -1;
+    }
+}

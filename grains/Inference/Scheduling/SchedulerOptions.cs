@@ -1,0 +1,23 @@
+namespace ChatCluster.Inference.Scheduling;
+
+/// <summary>Limits of one model's scheduler loop.</summary>
+public sealed record SchedulerOptions
+{
+    /// <summary>Most rows (sequences, or beams of a beam search) decoded together in one model call.</summary>
+    public int MaxBatchRows { get; init; } = 32;
+
+    /// <summary>Requests that may wait for a row; beyond this, callers get an "overloaded" error (HTTP 429).</summary>
+    public int MaxQueuedRequests { get; init; } = 128;
+
+    /// <summary>
+    /// Prompt tokens prefilled per step, at most. A long prompt is run in chunks of this size between decode
+    /// steps, so running streams wait no more than one chunk's worth of work.
+    /// </summary>
+    public int PrefillChunkTokens { get; init; } = 64;
+
+    /// <summary>Memory for conversations' KV caches kept between turns; least recently used go first.</summary>
+    public long PrefixCacheBytes { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>ONNX Runtime intra-op threads; 0 lets it choose (one per core).</summary>
+    public int Threads { get; init; }
+}

@@ -1,0 +1,158 @@
+using System.Threading.Channels;
+using ChatCluster.Grains;
+using ChatCluster.Inference.Sampling;
+using ChatCluster.Inference.Tokenization;
+
+namespace ChatCluster.Inference.Scheduling;
+
+/// <summary>
+/// One request inside the scheduler: its tokens, how many of them the cache holds, how it picks tokens
+/// (a <see cref="Sampler"/>, or a <see cref="BeamSearch"/> over several rows), and the stream its text goes
+/// out on. All fields but the cancellation flag are touched only by the scheduler loop.
+/// </summary>
+internal sealed class Sequence
+{
+    private readonly Channel<ChatDelta> _output = Channel.CreateUnbounded<ChatDelta>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+    private readonly BpeTokenizer _tokenizer;
+    private readonly StreamingDecoder _decoder;
+    private readonly StopStringMatcher _stops;
+    private readonly HashSet<int> _endTokens;
+    private readonly int _contextWindow;
+    private volatile bool _cancelRequested;
+
+    public Sequence(GenerationJob job, BpeTokenizer tokenizer, IReadOnlyList<int> endTokens, int vocabSize, int contextWindow)
+    {
+        Job = job;
+        _tokenizer = tokenizer;
+        _decoder = new StreamingDecoder(tokenizer);
+        _stops = new StopStringMatcher(job.Sampling.Stop);
+        _endTokens = [.. endTokens];
+        _contextWindow = contextWindow;
+        Tokens = new List<int>(job.Prompt.Length + 64);
+        Tokens.AddRange(job.Prompt);
+        MaxNewTokens = Math.Min(job.Sampling.MaxTokens ?? int.MaxValue, contextWindow - job.Prompt.Length);
+        NextTokens = new int[Math.Max(1, job.Sampling.BeamWidth)];
+        if (job.Sampling.BeamWidth > 1)
+        {
+            Beam = new BeamSearch(job.Sampling.BeamWidth, endTokens, vocabSize, MaxNewTokens);
+        }
+        else
+        {
+            Sampler = new Sampler(job.Sampling, vocabSize);
+            foreach (var token in job.Prompt)
+            {
+                Sampler.Observe(token);
+            }
+        }
+    }
+
+    public GenerationJob Job { get; }
+
+    public SequenceState State { get; set; }
+
+    /// <summary>Prompt, then every token picked so far (for beam search: the prompt only).</summary>
+    public List<int> Tokens { get; }
+
+    /// <summary>Leading tokens whose keys and values are in the cache (its own while prefilling, else the batch's rows).</summary>
+    public int Computed { get; set; }
+
+    public int Generated { get; private set; }
+
+    public int MaxNewTokens { get; }
+
+    public Sampler? Sampler { get; }
+
+    public BeamSearch? Beam { get; }
+
+    /// <summary>The current token of each of this sequence's rows, fed at the next decode step.</summary>
+    public int[] NextTokens { get; }
+
+    /// <summary>Rows this sequence takes in the batch.</summary>
+    public int Rows => Beam?.Width ?? 1;
+
+    public bool CancelRequested => _cancelRequested;
+
+    public ChannelReader<ChatDelta> Output => _output.Reader;
+
+    public bool IsDone => State is SequenceState.Finished or SequenceState.Cancelled;
+
+    /// <summary>Called by the reader's side (any thread): the loop drops the sequence at its next step.</summary>
+    public void RequestCancel() => _cancelRequested = true;
+
+    /// <summary>Takes a token picked by the sampler; finishes the sequence if it ends here.</summary>
+    public void Accept(int token)
+    {
+        Generated++;
+        if (_endTokens.Contains(token))
+        {
+            // Text held back as a possible stop-string start is released: no stop string matched.
+            Finish(FinishReason.Stop, _stops.Append(_decoder.Flush()) + _stops.Flush());
+            return;
+        }
+
+        Tokens.Add(token);
+        NextTokens[0] = token;
+        Sampler!.Observe(token);
+        var text = _stops.Append(_decoder.Append(token));
+        if (_stops.Stopped)
+        {
+            Finish(FinishReason.Stop, text);
+        }
+        else if (Generated >= MaxNewTokens || Tokens.Count >= _contextWindow)
+        {
+            Finish(FinishReason.Length, text + _stops.Append(_decoder.Flush()) + _stops.Flush());
+        }
+        else if (text.Length > 0)
+        {
+            Emit(text, null);
+        }
+    }
+
+    /// <summary>Ends a beam search: the best hypothesis goes out as one piece of text.</summary>
+    public void FinishBeam()
+    {
+        var (tokens, ended) = Beam!.Best();
+        var ids = ended ? tokens.Take(tokens.Count - 1).ToArray() : tokens.ToArray();
+        Generated = tokens.Count;
+        var text = _stops.Append(_tokenizer.Decode(ids));
+        var reason = ended || _stops.Stopped ? FinishReason.Stop : FinishReason.Length;
+        Finish(reason, _stops.Stopped ? text : text + _stops.Flush());
+    }
+
+    public void Cancel()
+    {
+        if (IsDone)
+        {
+            return;
+        }
+
+        State = SequenceState.Cancelled;
+        _output.Writer.TryWrite(Delta(string.Empty, FinishReason.Cancelled));
+        _output.Writer.TryComplete();
+    }
+
+    public void Fail(Exception error)
+    {
+        if (IsDone)
+        {
+            return;
+        }
+
+        State = SequenceState.Cancelled;
+        _output.Writer.TryComplete(error);
+    }
+
+    private void Finish(FinishReason reason, string text)
+    {
+        State = SequenceState.Finished;
+        _output.Writer.TryWrite(Delta(text, reason));
+        _output.Writer.TryComplete();
+    }
+
+    private void Emit(string text, FinishReason? reason) => _output.Writer.TryWrite(Delta(text, reason));
+
+    private ChatDelta Delta(string text, FinishReason? reason) =>
+        new(0, text, reason, Job.Prompt.Length, Generated, Job.DroppedMessages);
+}
