@@ -21,7 +21,7 @@ public sealed partial class BatchScheduler
         }
 
         var row = 0;
-        Span<int> parents = stackalloc int[MaxBeamWidth];
+        Span<int> parents = stackalloc int[Sampling.SamplingLimits.MaxBeamWidth];
         foreach (var s in _batch.Sequences)
         {
             if (s.Beam is { } beam)

@@ -95,6 +95,7 @@ public sealed partial class BatchScheduler
         _model.Run(_prefillIo, 1, count, _prefillPast, _prefillPresent);
         (_prefillPast, _prefillPresent) = (_prefillPresent, _prefillPast);
         sequence.Computed = start + count;
+        Interlocked.Add(ref _prefilledTokens, count);
     }
 
     private void PickFirstToken(Sequence sequence, Span<float> logits)

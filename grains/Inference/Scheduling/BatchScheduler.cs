@@ -57,10 +57,21 @@ public sealed partial class BatchScheduler : IDisposable
 
     public SchedulerOptions Options => _options;
 
+    private int _activeRows;
+    private long _steps;
+    private long _prefilledTokens;
+
     /// <summary>Rows decoding now (read from any thread; for metrics and tests).</summary>
     public int ActiveRows => Volatile.Read(ref _activeRows);
 
-    private int _activeRows;
+    /// <summary>Steps run since start.</summary>
+    public long Steps => Interlocked.Read(ref _steps);
+
+    /// <summary>Prompt tokens run through the model since start (tokens restored from a kept cache are not).</summary>
+    public long PrefilledTokens => Interlocked.Read(ref _prefilledTokens);
+
+    /// <summary>Requests waiting in the queue.</summary>
+    public int QueuedRequests => _queue.Reader.Count;
 
     /// <summary>
     /// Queues a request. Throws <see cref="OverloadedException"/> when the queue is full. The returned
@@ -146,5 +157,7 @@ public sealed partial class BatchScheduler : IDisposable
         {
             Decode();
         }
+
+        Interlocked.Increment(ref _steps);
     }
 }

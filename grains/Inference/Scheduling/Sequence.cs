@@ -129,6 +129,7 @@ internal sealed class Sequence
         }
 
         State = SequenceState.Cancelled;
+        _decoder.Dispose();
         _output.Writer.TryWrite(Delta(string.Empty, FinishReason.Cancelled));
         _output.Writer.TryComplete();
     }
@@ -141,12 +142,14 @@ internal sealed class Sequence
         }
 
         State = SequenceState.Cancelled;
+        _decoder.Dispose();
         _output.Writer.TryComplete(error);
     }
 
     private void Finish(FinishReason reason, string text)
     {
         State = SequenceState.Finished;
+        _decoder.Dispose();
         _output.Writer.TryWrite(Delta(text, reason));
         _output.Writer.TryComplete();
     }

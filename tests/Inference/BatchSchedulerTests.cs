@@ -1,0 +1,126 @@
+using ChatCluster.Grains;
+using ChatCluster.Inference.Scheduling;
+using ChatCluster.Tests.Infrastructure;
+
+namespace ChatCluster.Tests.Inference;
+
+/// <summary>Continuous batching on the real test model: results, joins and leaves, backpressure, cache reuse.</summary>
+public sealed class BatchSchedulerTests
+{
+    private static readonly SamplingParameters Greedy24 = new() { Temperature = 0, MaxTokens = 24 };
+
+    [Fact]
+    public async Task A_greedy_request_gives_the_same_text_alone_and_inside_a_full_batch()
+    {
+        using var harness = new SchedulerHarness();
+        var target = harness.Prompt(1, 12);
+        var alone = await SchedulerHarness.ReadAsync(harness.Submit(target, Greedy24));
+
+        // Sixteen other sequences of other lengths and samplings share every step with it.
+        var others = Enumerable.Range(0, 16)
+            .Select(i => harness.Submit(harness.Prompt(100 + i, 3 + i * 2), new SamplingParameters { Temperature = 0.8f, Seed = i, MaxTokens = 30 }))
+            .ToList();
+        var batched = harness.Submit(target, Greedy24);
+        var inBatch = await SchedulerHarness.ReadAsync(batched);
+        await Task.WhenAll(others.Select(SchedulerHarness.ReadAsync));
+
+        Assert.Equal(alone.Text, inBatch.Text);
+        Assert.Equal(alone.Finish, inBatch.Finish);
+    }
+
+    [Fact]
+    public async Task A_seeded_request_gives_the_same_text_alone_and_in_a_batch()
+    {
+        using var harness = new SchedulerHarness();
+        var sampling = new SamplingParameters { Temperature = 0.9f, TopP = 0.95f, Seed = 1234, MaxTokens = 20 };
+        var prompt = harness.Prompt(2, 9);
+        var alone = await SchedulerHarness.ReadAsync(harness.Submit(prompt, sampling));
+        var others = Enumerable.Range(0, 6).Select(i => harness.Submit(harness.Prompt(200 + i, 5 + i), Greedy24)).ToList();
+        var batched = await SchedulerHarness.ReadAsync(harness.Submit(prompt, sampling));
+        await Task.WhenAll(others.Select(SchedulerHarness.ReadAsync));
+        Assert.Equal(alone.Text, batched.Text);
+    }
+
+    [Fact]
+    public async Task Max_tokens_ends_the_sequence_with_length()
+    {
+        using var harness = new SchedulerHarness(endTokens: false);
+        var sequence = harness.Submit(harness.Prompt(3, 4), new SamplingParameters { Temperature = 0, MaxTokens = 7 });
+        var reply = await SchedulerHarness.ReadAsync(sequence);
+        Assert.Equal(FinishReason.Length, reply.Finish);
+        Assert.Equal(7, sequence.Generated);
+    }
+
+    [Fact]
+    public async Task A_cancelled_sequence_leaves_the_batch_within_one_step()
+    {
+        using var harness = new SchedulerHarness(endTokens: false);
+        var keeps = harness.Submit(harness.Prompt(4, 6), new SamplingParameters { Temperature = 0, MaxTokens = 100 });
+        var leaves = harness.Submit(harness.Prompt(5, 6), new SamplingParameters { Temperature = 0, MaxTokens = 100 });
+        await AsyncTimeouts.UntilAsync(() => harness.Scheduler.ActiveRows == 2 && leaves.Generated > 3, "both sequences decode");
+
+        var stepAtCancel = harness.Scheduler.Steps;
+        leaves.RequestCancel();
+        await AsyncTimeouts.UntilAsync(() => harness.Scheduler.ActiveRows == 1, "the cancelled row is freed");
+
+        // The step running when the flag was set may finish first; the next one frees the row.
+        Assert.True(harness.Scheduler.Steps - stepAtCancel <= 2, $"freed after {harness.Scheduler.Steps - stepAtCancel} steps");
+        var cancelled = await SchedulerHarness.ReadAsync(leaves);
+        Assert.Equal(FinishReason.Cancelled, cancelled.Finish);
+        keeps.RequestCancel();
+    }
+
+    [Fact]
+    public async Task A_full_queue_refuses_with_an_overloaded_error()
+    {
+        using var harness = new SchedulerHarness(new SchedulerOptions { MaxBatchRows = 1, MaxQueuedRequests = 2 }, endTokens: false);
+        var sampling = new SamplingParameters { Temperature = 0, MaxTokens = 100 };
+        var running = harness.Submit(harness.Prompt(6, 4), sampling);
+        await AsyncTimeouts.UntilAsync(() => harness.Scheduler.ActiveRows == 1, "the first sequence runs");
+        var queued = new[] { harness.Submit(harness.Prompt(7, 4), sampling), harness.Submit(harness.Prompt(8, 4), sampling) };
+
+        var error = Assert.Throws<OverloadedException>(() => harness.Submit(harness.Prompt(9, 4), sampling));
+        Assert.Contains("try again", error.Message);
+        foreach (var s in queued.Append(running))
+        {
+            s.RequestCancel();
+        }
+    }
+
+    [Fact]
+    public async Task A_long_prompt_is_prefilled_in_chunks_while_running_streams_keep_decoding()
+    {
+        using var harness = new SchedulerHarness(new SchedulerOptions { PrefillChunkTokens = 8 }, endTokens: false);
+        var running = harness.Submit(harness.Prompt(10, 4), new SamplingParameters { Temperature = 0, MaxTokens = 100 });
+        await AsyncTimeouts.UntilAsync(() => running.Generated > 2, "the running stream decodes");
+
+        var generatedBefore = running.Generated;
+        var stepsBefore = harness.Scheduler.Steps;
+        var joining = harness.Submit(harness.Prompt(11, 60), new SamplingParameters { Temperature = 0, MaxTokens = 1 });
+        await SchedulerHarness.ReadAsync(joining);
+
+        // 60 prompt tokens in chunks of 8 take 8 steps, and each of them also decoded the running stream.
+        Assert.True(harness.Scheduler.Steps - stepsBefore >= 8, $"prefill took {harness.Scheduler.Steps - stepsBefore} steps");
+        Assert.True(running.Generated - generatedBefore >= 7, $"the running stream got {running.Generated - generatedBefore} tokens meanwhile");
+        running.RequestCancel();
+    }
+
+    [Fact]
+    public async Task A_kept_cache_prefills_only_the_new_tokens_and_changes_nothing_in_the_reply()
+    {
+        using var harness = new SchedulerHarness();
+        var turn1 = harness.Prompt(12, 30);
+        await SchedulerHarness.ReadAsync(harness.Submit(turn1, Greedy24, cacheKey: "conversation-1"));
+
+        int[] turn2 = [.. turn1, .. harness.Prompt(13, 10)];
+        var before = harness.Scheduler.PrefilledTokens;
+        var cached = await SchedulerHarness.ReadAsync(harness.Submit(turn2, Greedy24, cacheKey: "conversation-1"));
+        var prefilled = harness.Scheduler.PrefilledTokens - before;
+        Assert.InRange(prefilled, 1, 10);
+
+        before = harness.Scheduler.PrefilledTokens;
+        var fresh = await SchedulerHarness.ReadAsync(harness.Submit(turn2, Greedy24, cacheKey: "conversation-2"));
+        Assert.Equal(turn2.Length, harness.Scheduler.PrefilledTokens - before);
+        Assert.Equal(fresh.Text, cached.Text);
+    }
+}

@@ -1,0 +1,119 @@
+using ChatCluster.Inference.Model;
+using ChatCluster.Tests.Infrastructure;
+
+namespace ChatCluster.Tests.Inference;
+
+/// <summary>The model runner on the real exported test model, through the real ONNX Runtime.</summary>
+public sealed class DecoderModelTests : IDisposable
+{
+    private readonly DecoderModel _model = DecoderModel.Load(TestPaths.TinyModel, ExecutionDevice.Cpu);
+
+    [Fact]
+    public void Reads_names_and_shapes_from_the_graph()
+    {
+        Assert.True(_model.KvShape.Layers > 0);
+        Assert.True(_model.KvShape.Heads > 0);
+        Assert.True(_model.KvShape.HeadDim > 0);
+        Assert.Equal(_model.Config.VocabSize, _model.VocabSize);
+        Assert.True(_model.HasPositionIds);
+    }
+
+    [Fact]
+    public void Cached_decoding_gives_the_logits_of_recomputing_the_whole_sequence()
+    {
+        int[] tokens = [5, 17, 42, 3, 99, 7, 64, 12, 250, 31, 8, 77];
+        const int prefill = 5;
+
+        // Prefill the first tokens, then feed the rest one at a time through the KV cache.
+        var io = new ModelStepBuffers();
+        var past = new KvCache(_model.KvShape);
+        var present = new KvCache(_model.KvShape);
+        past.Resize(1, 0);
+        Fill(io, tokens.AsSpan(0, prefill), start: 0);
+        _model.Run(io, 1, prefill, past, present);
+        (past, present) = (present, past);
+        var cached = new List<float[]> { LastRow(io, prefill) };
+        for (var t = prefill; t < tokens.Length; t++)
+        {
+            Fill(io, tokens.AsSpan(t, 1), start: t);
+            _model.Run(io, 1, 1, past, present);
+            (past, present) = (present, past);
+            cached.Add(LastRow(io, 1));
+        }
+
+        // Recompute every prefix from scratch, without a cache.
+        var maxDifference = 0f;
+        for (var n = prefill; n <= tokens.Length; n++)
+        {
+            var fresh = new KvCache(_model.KvShape);
+            fresh.Resize(1, 0);
+            Fill(io, tokens.AsSpan(0, n), start: 0);
+            _model.Run(io, 1, n, fresh, new KvCache(_model.KvShape));
+            var full = LastRow(io, n);
+            var step = cached[n - prefill];
+            for (var i = 0; i < full.Length; i++)
+            {
+                maxDifference = Math.Max(maxDifference, Math.Abs(full[i] - step[i]));
+            }
+        }
+
+        Assert.True(maxDifference < 1e-4f, $"max |cached - recomputed| = {maxDifference}");
+    }
+
+    [Fact]
+    public void A_left_padded_row_gives_the_logits_it_gives_alone()
+    {
+        int[] shortPrompt = [11, 22, 33];
+        int[] longPrompt = [9, 8, 7, 6, 5, 4];
+        var alone = RunAlone(shortPrompt);
+
+        // Batch of two: the short prompt left-padded to the long one's length, with the mask hiding the padding.
+        var io = new ModelStepBuffers();
+        var past = new KvCache(_model.KvShape);
+        past.Resize(2, 0);
+        var length = longPrompt.Length;
+        io.Reserve(2, length, 0, _model.VocabSize);
+        var pad = length - shortPrompt.Length;
+        for (var i = 0; i < length; i++)
+        {
+            io.InputIds.Span[i] = i < pad ? 0 : shortPrompt[i - pad];
+            io.PositionIds.Span[i] = Math.Max(0, i - pad);
+            io.AttentionMask.Span[i] = i < pad ? 0 : 1;
+            io.InputIds.Span[length + i] = longPrompt[i];
+            io.PositionIds.Span[length + i] = i;
+            io.AttentionMask.Span[length + i] = 1;
+        }
+
+        _model.Run(io, 2, length, past, new KvCache(_model.KvShape));
+        var batched = io.Logits.Span.Slice((length - 1) * _model.VocabSize, _model.VocabSize).ToArray();
+        var difference = alone.Zip(batched, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(difference < 1e-4f, $"max |alone - batched| = {difference}");
+    }
+
+    public void Dispose() => _model.Dispose();
+
+    private float[] RunAlone(int[] prompt)
+    {
+        var io = new ModelStepBuffers();
+        var past = new KvCache(_model.KvShape);
+        past.Resize(1, 0);
+        Fill(io, prompt, start: 0);
+        _model.Run(io, 1, prompt.Length, past, new KvCache(_model.KvShape));
+        return LastRow(io, prompt.Length);
+    }
+
+    private void Fill(ModelStepBuffers io, ReadOnlySpan<int> tokens, int start)
+    {
+        io.Reserve(1, tokens.Length, start, _model.VocabSize);
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            io.InputIds.Span[i] = tokens[i];
+            io.PositionIds.Span[i] = start + i;
+        }
+
+        io.AttentionMask.Span[..(start + tokens.Length)].Fill(1);
+    }
+
+    private float[] LastRow(ModelStepBuffers io, int tokens) =>
+        io.Logits.Span.Slice((tokens - 1) * _model.VocabSize, _model.VocabSize).ToArray();
+}
