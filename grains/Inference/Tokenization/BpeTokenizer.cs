@@ -57,6 +57,9 @@ public sealed partial class BpeTokenizer
     /// <summary>The id of the added (control) token whose text is <paramref name="content"/>, e.g. "&lt;|im_end|&gt;".</summary>
     public bool TryGetSpecialTokenId(string content, out int id) => _addedTokenIds.TryGetValue(content, out id);
 
+    /// <summary>True if <paramref name="id"/> is a token of this vocabulary (ids can have gaps).</summary>
+    public bool ContainsId(int id) => (uint)id < (uint)_idToBytes.Length && _idToBytes[id] is not null;
+
     /// <summary>True for added tokens marked special (end of text, chat control tokens).</summary>
     public bool IsSpecialToken(int id) => (uint)id < (uint)_isSpecial.Length && _isSpecial[id];
 

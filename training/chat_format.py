@@ -1,0 +1,37 @@
+"""The ChatML layout of a dialogue, identical to the chat template written to tokenizer_config.json:
+
+  <|im_start|>{role}\\n{content}<|im_end|>\\n      for each message
+  <|im_start|>assistant\\n                          the generation prompt
+
+Fine-tuning learns only the assistant's tokens: each reply's content and its closing <|im_end|>,
+so that the model learns to stop on its own.
+"""
+from __future__ import annotations
+
+from tokenizer import IM_END, IM_START, Tokenizer
+
+
+def render_chat(messages: list[dict], add_generation_prompt: bool = False) -> str:
+    text = "".join(f"{IM_START}{m['role']}\n{m['content']}{IM_END}\n" for m in messages)
+    return text + (f"{IM_START}assistant\n" if add_generation_prompt else "")
+
+
+def encode_chat(tokenizer: Tokenizer, messages: list[dict]) -> tuple[list[int], list[bool]]:
+    """Token ids of the rendered dialogue and, per id, whether the loss applies to it.
+
+    The pieces are encoded one by one (each message's header, its content, the separator), which gives
+    the same ids as encoding the whole rendered text: the byte-level pre-tokenizer always splits at the
+    newline after the role, and special tokens cut the text into independent segments."""
+    ids, learn = [], []
+
+    def add(piece_ids, trained):
+        ids.extend(piece_ids)
+        learn.extend([trained] * len(piece_ids))
+
+    im_start, im_end = tokenizer.special_ids[IM_START], tokenizer.special_ids[IM_END]
+    for m in messages:
+        is_reply = m["role"] == "assistant"
+        add([im_start] + tokenizer.encode(m["role"] + "\n"), False)
+        add(tokenizer.encode(m["content"]) + [im_end], is_reply)
+        add(tokenizer.encode("\n"), False)
+    return ids, learn

@@ -1,0 +1,76 @@
+"""One training loop for both pretraining and fine-tuning: AdamW, linear warm-up then cosine decay,
+gradient clipping, a tqdm bar, and a loss history for the curves."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+IGNORE = -100  # target id whose position the loss skips (prompt tokens, padding)
+
+
+@dataclass
+class TrainSettings:
+    steps: int
+    batch_size: int
+    lr: float = 1e-3            # small models tolerate (and need) a high peak rate
+    min_lr_ratio: float = 0.1   # cosine decays to this fraction of lr
+    warmup_steps: int = 100     # Adam's moment estimates are noisy for the first steps
+    weight_decay: float = 0.1   # on matrices only, as in GPT-2 / nanoGPT
+    grad_clip: float = 1.0      # guards against the odd exploding batch
+    eval_every: int = 0         # 0: evaluate only at the end
+
+
+def lr_at(step: int, s: TrainSettings) -> float:
+    if step < s.warmup_steps:
+        return s.lr * (step + 1) / s.warmup_steps
+    progress = (step - s.warmup_steps) / max(1, s.steps - s.warmup_steps)
+    return s.lr * (s.min_lr_ratio + (1 - s.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def make_optimizer(model, s: TrainSettings):
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": s.weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=s.lr, betas=(0.9, 0.95))
+
+
+def lm_loss(model, x, y):
+    logits, _ = model(x)  # (B, T, V)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=IGNORE)
+
+
+def train(model, next_batch: Callable[[int], tuple], s: TrainSettings, device, desc: str,
+          evaluate: Callable[[], float] | None = None) -> dict:
+    """next_batch(step) -> (x, y) on the CPU. Returns {"step": [...], "loss": [...], "eval": [(step, loss)], "seconds"}."""
+    model.train()
+    opt = make_optimizer(model, s)
+    history = {"step": [], "loss": [], "eval": [], "seconds": 0.0}
+    start = time.time()
+    bar = tqdm(range(s.steps), desc=desc, unit="step", dynamic_ncols=True)
+    for step in bar:
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, s)
+        x, y = (t.to(device, non_blocking=True) for t in next_batch(step))
+        loss = lm_loss(model, x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip)
+        opt.step()
+        value = loss.item()  # a device sync each step; cheap next to the step itself at these sizes
+        history["step"].append(step)
+        history["loss"].append(value)
+        bar.set_postfix(loss=f"{value:.3f}", lr=f"{lr_at(step, s):.1e}")
+        if evaluate is not None and s.eval_every and (step + 1) % s.eval_every == 0 and step + 1 < s.steps:
+            history["eval"].append((step + 1, evaluate()))
+            model.train()
+    if evaluate is not None:
+        history["eval"].append((s.steps, evaluate()))
+    model.eval()
+    history["seconds"] = time.time() - start
+    return history
