@@ -8,6 +8,9 @@ namespace ChatCluster.Inference.Sampling;
 /// continuation that picks an end token is set aside as a finished hypothesis. The search ends when k
 /// hypotheses are finished and no running beam can beat the worst of them (running scores only fall), or at
 /// the token limit.
+/// Plain beam search can prune the greedy path and end below it. Here the greedy lineage (beam 0's argmax
+/// continuation, step after step) is never pruned: if it would fall out, it takes the k-th place. So the result
+/// is always at least as likely as greedy decoding's, at no extra cost.
 /// </summary>
 internal sealed class BeamSearch
 {
@@ -20,6 +23,7 @@ internal sealed class BeamSearch
     private List<int>[] _beams;
     private double[] _scores;
     private int _steps;
+    private int _greedyBeam;
 
     public BeamSearch(int width, IReadOnlyList<int> endTokens, int vocabSize, int maxTokens)
     {
@@ -46,6 +50,7 @@ internal sealed class BeamSearch
     {
         var vocab = _logProbs.Length;
         var found = 0;
+        (double Score, int Beam, int Token) greedy = (double.NegativeInfinity, -1, -1);
         for (var b = 0; b < _width; b++)
         {
             if (double.IsNegativeInfinity(_scores[b]))
@@ -57,6 +62,12 @@ internal sealed class BeamSearch
             var max = TensorPrimitives.Max(row);
             var logSum = max + MathF.Log(SumExp(row, max));
             TensorPrimitives.Subtract(row, logSum, _logProbs);
+            if (b == _greedyBeam)
+            {
+                var best = TensorPrimitives.IndexOfMax(_logProbs);
+                greedy = (_scores[b] + _logProbs[best], b, best);
+            }
+
             found = Keep(found, b, _scores[b]);
         }
 
@@ -66,17 +77,27 @@ internal sealed class BeamSearch
         var next = new List<int>[_width];
         var scores = new double[_width];
         var filled = 0;
+        var greedyKept = greedy.Beam < 0;
+        var nextGreedyBeam = -1;
         for (var c = 0; c < found && filled < _width; c++)
         {
             var (score, beam, token) = _candidates[c];
+            var isGreedy = beam == greedy.Beam && token == greedy.Token;
             if (_endTokens.Contains(token))
             {
-                if (c < _width)
+                if (c < _width || isGreedy)
                 {
                     _finished.Add((score, [.. _beams[beam], token]));
+                    greedyKept |= isGreedy;
                 }
 
                 continue;
+            }
+
+            if (isGreedy)
+            {
+                greedyKept = true;
+                nextGreedyBeam = filled;
             }
 
             parents[filled] = beam;
@@ -85,6 +106,27 @@ internal sealed class BeamSearch
             scores[filled] = score;
             filled++;
         }
+
+        if (!greedyKept)
+        {
+            if (_endTokens.Contains(greedy.Token))
+            {
+                _finished.Add((greedy.Score, [.. _beams[greedy.Beam], greedy.Token]));
+            }
+            else
+            {
+                // The greedy continuation fell below the k best: it takes the last place.
+                var slot = Math.Min(filled, _width - 1);
+                parents[slot] = greedy.Beam;
+                tokens[slot] = greedy.Token;
+                next[slot] = [.. _beams[greedy.Beam], greedy.Token];
+                scores[slot] = greedy.Score;
+                nextGreedyBeam = slot;
+                filled = Math.Max(filled, slot + 1);
+            }
+        }
+
+        _greedyBeam = nextGreedyBeam;
 
         for (; filled < _width; filled++)
         {
