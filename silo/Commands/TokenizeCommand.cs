@@ -26,6 +26,7 @@ internal static class TokenizeCommand
         var tokenizerOption = new Option<FileInfo>("--tokenizer")
         {
             Description = "A Hugging Face tokenizer.json (byte-level BPE).",
+            HelpName = "FILE",
             Required = true,
         }.AcceptExistingOnly();
         var decodeOption = new Option<bool>("--decode")

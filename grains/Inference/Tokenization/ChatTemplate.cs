@@ -1,0 +1,176 @@
+using System.Text.Json;
+using ChatCluster.Grains;
+
+namespace ChatCluster.Inference.Tokenization;
+
+/// <summary>
+/// Turns a chat into prompt token ids the way the model's chat template (tokenizer_config.json's
+/// <c>chat_template</c>, a Jinja program) lays it out. We do not run Jinja: the template is recognized as one of
+/// the known layouts, which is then produced directly.
+///   ChatML (Qwen, our bundled model):  &lt;|im_start|&gt;{role}\n{content}&lt;|im_end|&gt;\n ... &lt;|im_start|&gt;assistant\n
+///   Llama 3:  &lt;|begin_of_text|&gt; &lt;|start_header_id|&gt;{role}&lt;|end_header_id|&gt;\n\n{content, trimmed}&lt;|eot_id|&gt; ...
+/// Control tokens are inserted by id; roles and contents are encoded as ordinary text, so a user who types
+/// "&lt;|im_end|&gt;" gets those characters, never the control token. Each stretch of text between two control
+/// tokens is encoded as one string, as tokenizing the rendered template would.
+/// </summary>
+public sealed class ChatTemplate
+{
+    private readonly BpeTokenizer _tokenizer;
+    private readonly Layout _layout;
+    private readonly int _messageStart;   // <|im_start|> or <|start_header_id|>
+    private readonly int _messageEnd;     // <|im_end|> or <|eot_id|>
+    private readonly int _headerEnd;      // Llama 3: <|end_header_id|>
+    private readonly int _beginOfText;    // Llama 3: <|begin_of_text|>
+    private readonly int[] _stopTokenIds;
+
+    private enum Layout { ChatML, Llama3 }
+
+    private ChatTemplate(BpeTokenizer tokenizer, Layout layout, string? eosToken)
+    {
+        _tokenizer = tokenizer;
+        _layout = layout;
+        if (layout == Layout.ChatML)
+        {
+            _messageStart = ControlToken("<|im_start|>");
+            _messageEnd = ControlToken("<|im_end|>");
+        }
+        else
+        {
+            _beginOfText = ControlToken("<|begin_of_text|>");
+            _messageStart = ControlToken("<|start_header_id|>");
+            _headerEnd = ControlToken("<|end_header_id|>");
+            _messageEnd = ControlToken("<|eot_id|>");
+        }
+        var stops = new List<int> { _messageEnd };
+        if (eosToken is not null && tokenizer.TryGetSpecialTokenId(eosToken, out int eos) && eos != _messageEnd)
+            stops.Add(eos);
+        _stopTokenIds = stops.ToArray();
+    }
+
+    /// <summary>"ChatML" or "Llama 3": the layout the template was recognized as.</summary>
+    public string Name => _layout == Layout.ChatML ? "ChatML" : "Llama 3";
+
+    /// <summary>Tokens that end the assistant's turn: the end-of-message token and the model's eos token.</summary>
+    public IReadOnlyList<int> StopTokenIds => _stopTokenIds;
+
+    /// <summary>
+    /// Reads the template from <paramref name="modelDirectory"/>/tokenizer_config.json (or chat_template.jinja
+    /// beside it, where newer exports put it).
+    /// </summary>
+    /// <exception cref="NotSupportedException">The template is missing or not a layout we know.</exception>
+    /// <exception cref="InvalidDataException">tokenizer_config.json cannot be read.</exception>
+    public static ChatTemplate Load(string modelDirectory, BpeTokenizer tokenizer)
+    {
+        string configPath = Path.Combine(modelDirectory, "tokenizer_config.json");
+        string? template = null, eosToken = null;
+        if (File.Exists(configPath))
+        {
+            try
+            {
+                using JsonDocument config = JsonDocument.Parse(File.ReadAllBytes(configPath));
+                template = ReadTemplate(config.RootElement);
+                eosToken = ReadTokenText(config.RootElement, "eos_token");
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"{configPath} is not valid JSON: {e.Message}", e);
+            }
+        }
+        string jinjaPath = Path.Combine(modelDirectory, "chat_template.jinja");
+        if (template is null && File.Exists(jinjaPath))
+            template = File.ReadAllText(jinjaPath);
+        if (template is null)
+            throw new NotSupportedException($"{modelDirectory} has no chat template (tokenizer_config.json \"chat_template\" or chat_template.jinja).");
+        return FromTemplate(template, tokenizer, eosToken);
+    }
+
+    /// <summary>Recognizes <paramref name="template"/> (the Jinja source).</summary>
+    /// <exception cref="NotSupportedException">Not a layout we know, or its control tokens are not in the tokenizer.</exception>
+    public static ChatTemplate FromTemplate(string template, BpeTokenizer tokenizer, string? eosToken)
+    {
+        if (template.Contains("<|im_start|>", StringComparison.Ordinal) && template.Contains("<|im_end|>", StringComparison.Ordinal))
+            return new ChatTemplate(tokenizer, Layout.ChatML, eosToken);
+        if (template.Contains("<|start_header_id|>", StringComparison.Ordinal) && template.Contains("<|eot_id|>", StringComparison.Ordinal))
+            return new ChatTemplate(tokenizer, Layout.Llama3, eosToken);
+        string excerpt = template.Length <= 200 ? template : template[..200] + "...";
+        throw new NotSupportedException($"Chat template not recognized (supported layouts: ChatML, Llama 3): {excerpt}");
+    }
+
+    /// <summary>Appends the prompt ids of <paramref name="messages"/>; with <paramref name="addGenerationPrompt"/>,
+    /// also the header of the assistant's reply, so the model's next token starts that reply.</summary>
+    /// <exception cref="ArgumentException">A message has a role other than system, user or assistant.</exception>
+    public void Encode(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, List<int> ids)
+    {
+        if (_layout == Layout.Llama3)
+            ids.Add(_beginOfText);
+        for (int i = 0; i < messages.Count; i++)
+        {
+            ChatMessage message = messages[i];
+            if (!ChatMessage.IsKnownRole(message.Role))
+                throw new ArgumentException($"messages[{i}] has role \"{message.Role}\"; expected system, user or assistant.", nameof(messages));
+            if (_layout == Layout.ChatML)
+            {
+                ids.Add(_messageStart);
+                _tokenizer.Encode(string.Concat(message.Role, "\n", message.Content), ids);
+                ids.Add(_messageEnd);
+                _tokenizer.Encode("\n", ids);
+            }
+            else
+            {
+                AddLlama3Header(message.Role, ids);
+                _tokenizer.Encode(string.Concat("\n\n", message.Content.AsSpan().Trim()), ids);
+                ids.Add(_messageEnd);
+            }
+        }
+        if (!addGenerationPrompt)
+            return;
+        if (_layout == Layout.ChatML)
+        {
+            ids.Add(_messageStart);
+            _tokenizer.Encode("assistant\n", ids);
+        }
+        else
+        {
+            AddLlama3Header(ChatMessage.Assistant, ids);
+            _tokenizer.Encode("\n\n", ids);
+        }
+    }
+
+    private void AddLlama3Header(string role, List<int> ids)
+    {
+        ids.Add(_messageStart);
+        _tokenizer.Encode(role, ids);
+        ids.Add(_headerEnd);
+    }
+
+    private int ControlToken(string content) =>
+        _tokenizer.TryGetSpecialTokenId(content, out int id)
+            ? id
+            : throw new NotSupportedException($"The {Name} chat template needs the control token {content}, which tokenizer.json's added_tokens lacks.");
+
+    /// <summary>chat_template is a string, or a list of {name, template} of which "default" is the chat one.</summary>
+    private static string? ReadTemplate(JsonElement config)
+    {
+        if (!config.TryGetProperty("chat_template", out JsonElement template))
+            return null;
+        if (template.ValueKind == JsonValueKind.String)
+            return template.GetString();
+        if (template.ValueKind == JsonValueKind.Array)
+        {
+            foreach (JsonElement named in template.EnumerateArray())
+            {
+                if (named.ValueKind == JsonValueKind.Object && named.TryGetProperty("name", out JsonElement name) && name.GetString() == "default"
+                    && named.TryGetProperty("template", out JsonElement source) && source.ValueKind == JsonValueKind.String)
+                    return source.GetString();
+            }
+        }
+        return null;
+    }
+
+    /// <summary>A special token setting: a string, or an object whose "content" is the string.</summary>
+    private static string? ReadTokenText(JsonElement config, string name) =>
+        !config.TryGetProperty(name, out JsonElement token) ? null
+        : token.ValueKind == JsonValueKind.String ? token.GetString()
+        : token.ValueKind == JsonValueKind.Object && token.TryGetProperty("content", out JsonElement content) ? content.GetString()
+        : null;
+}
