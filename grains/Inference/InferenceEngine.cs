@@ -1,0 +1,136 @@
+using System.Runtime.CompilerServices;
+using ChatCluster.Grains;
+using ChatCluster.Inference.Model;
+using ChatCluster.Inference.Sampling;
+using ChatCluster.Inference.Scheduling;
+using ChatCluster.Inference.Tokenization;
+
+namespace ChatCluster.Inference;
+
+/// <summary>
+/// One model loaded on one device: its tokenizer and chat template, the ONNX Runtime session, and the batch
+/// scheduler that serves every caller. Chat requests come in as messages; the chat template turns them into
+/// tokens (inserting control tokens by id, never parsing user text for them), the oldest turns are dropped
+/// if the window is too small, and the reply streams back as text deltas.
+/// </summary>
+public sealed class InferenceEngine : IDisposable
+{
+    private readonly BatchScheduler _scheduler;
+
+    private InferenceEngine(DecoderModel model, BpeTokenizer tokenizer, ChatTemplate template, SchedulerOptions options)
+    {
+        Model = model;
+        Tokenizer = tokenizer;
+        Template = template;
+        EndTokenIds = model.Config.EndTokenIds.Concat(template.StopTokenIds).Distinct().ToArray();
+        _scheduler = new BatchScheduler(model, tokenizer, EndTokenIds, options);
+        Info = new ModelInfo(model.Config.Id, model.Config.ContextWindow, model.Device.Name, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+    }
+
+    public DecoderModel Model { get; }
+
+    public BpeTokenizer Tokenizer { get; }
+
+    public ChatTemplate Template { get; }
+
+    public IReadOnlyList<int> EndTokenIds { get; }
+
+    public ModelInfo Info { get; }
+
+    public BatchScheduler Scheduler => _scheduler;
+
+    public static InferenceEngine Load(string modelDirectory, ExecutionDevice device, SchedulerOptions? options = null)
+    {
+        options ??= new SchedulerOptions();
+        var model = DecoderModel.Load(modelDirectory, device, options.Threads);
+        try
+        {
+            var tokenizer = BpeTokenizer.Load(Path.Combine(model.Config.Directory, "tokenizer.json"));
+            var template = ChatTemplate.Load(model.Config.Directory, tokenizer);
+            return new InferenceEngine(model, tokenizer, template, options);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    public int CountPromptTokens(IReadOnlyList<ChatMessage> messages)
+    {
+        var ids = new List<int>();
+        Template.Encode(messages, addGenerationPrompt: true, ids);
+        return ids.Count;
+    }
+
+    /// <summary>
+    /// Streams the reply to a chat. Errors in the request (<see cref="InvalidRequestException"/>,
+    /// <see cref="PromptTooLongException"/>) and a full queue (<see cref="OverloadedException"/>) are thrown at
+    /// the first MoveNextAsync, before anything is generated. Stopping early frees the batch row within a step.
+    /// </summary>
+    public async IAsyncEnumerable<ChatDelta> ChatAsync(ChatRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        SamplingLimits.Validate(request.Sampling);
+        if (request.Sampling.BeamWidth > _scheduler.Options.MaxBatchRows)
+        {
+            throw new InvalidRequestException($"beam_width must be at most {_scheduler.Options.MaxBatchRows} on this server.", "beam_width");
+        }
+
+        var (prompt, dropped) = BuildPrompt(request.Messages, request.TruncateOldest);
+        var sequence = _scheduler.Submit(new GenerationJob(prompt, request.Sampling, request.CacheKey, dropped));
+        using var registration = cancellationToken.Register(static s => ((Sequence)s!).RequestCancel(), sequence);
+        try
+        {
+            await foreach (var delta in sequence.Output.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return delta;
+            }
+        }
+        finally
+        {
+            // A reader that stops early (disconnect, break) ends the sequence; after a normal end this is a no-op.
+            sequence.RequestCancel();
+        }
+    }
+
+    /// <summary>
+    /// Applies the chat template; if the prompt leaves no room for a reply token, drops the oldest messages
+    /// after the leading system messages (never the last one) when allowed, else fails.
+    /// </summary>
+    private (int[] Prompt, int Dropped) BuildPrompt(IReadOnlyList<ChatMessage> messages, bool truncateOldest)
+    {
+        if (messages.Count == 0)
+        {
+            throw new InvalidRequestException("messages must hold at least one message.", "messages");
+        }
+
+        var window = Model.Config.ContextWindow;
+        var ids = new List<int>();
+        var kept = messages.ToList();
+        var firstDroppable = kept.TakeWhile(m => m.Role == ChatMessage.System).Count();
+        var dropped = 0;
+        while (true)
+        {
+            ids.Clear();
+            Template.Encode(kept, addGenerationPrompt: true, ids);
+            if (ids.Count < window)
+            {
+                return (ids.ToArray(), dropped);
+            }
+
+            if (!truncateOldest || firstDroppable >= kept.Count - 1)
+            {
+                throw new PromptTooLongException(ids.Count, window);
+            }
+
+            kept.RemoveAt(firstDroppable);
+            dropped++;
+        }
+    }
+
+    public void Dispose()
+    {
+        _scheduler.Dispose();
+        Model.Dispose();
+    }
+}
