@@ -60,6 +60,7 @@ public sealed partial class BatchScheduler : IDisposable
     private int _activeRows;
     private long _steps;
     private long _prefilledTokens;
+    private long _loopAllocatedBytes;
 
     /// <summary>Rows decoding now (read from any thread; for metrics and tests).</summary>
     public int ActiveRows => Volatile.Read(ref _activeRows);
@@ -69,6 +70,9 @@ public sealed partial class BatchScheduler : IDisposable
 
     /// <summary>Prompt tokens run through the model since start (tokens restored from a kept cache are not).</summary>
     public long PrefilledTokens => Interlocked.Read(ref _prefilledTokens);
+
+    /// <summary>Bytes the loop thread allocated in its steps since start (the decode path's own allocations).</summary>
+    public long LoopAllocatedBytes => Interlocked.Read(ref _loopAllocatedBytes);
 
     /// <summary>Requests waiting in the queue.</summary>
     public int QueuedRequests => _queue.Reader.Count;
@@ -140,6 +144,7 @@ public sealed partial class BatchScheduler : IDisposable
 
     private void Step()
     {
+        var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         foreach (var s in _batch.Sequences)
         {
             if (s.CancelRequested)
@@ -158,6 +163,7 @@ public sealed partial class BatchScheduler : IDisposable
             Decode();
         }
 
+        Interlocked.Add(ref _loopAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
         Interlocked.Increment(ref _steps);
     }
 }
