@@ -54,6 +54,9 @@ internal sealed partial class GrainCatalog : IHostedService, IDisposable
     /// <summary>How many activations the table holds (tests watch activation and collection with it).</summary>
     public int ActivationCount => _activations.Count;
 
+    /// <summary>The grain's activation while it is in the table (diagnostics and tests).</summary>
+    public GrainActivation? FindActivation(GrainId id) => _activations.GetValueOrDefault(id);
+
     public GrainType GetGrainType(Type interfaceType) =>
         _types.GetValueOrDefault(interfaceType)
         ?? throw new InvalidOperationException(
