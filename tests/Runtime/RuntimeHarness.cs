@@ -20,6 +20,7 @@ public sealed class RuntimeHarness : IAsyncDisposable
         services.AddSingleton<TimeProvider>(Time);
         services.AddSingleton<ActivationJournal>();
         services.AddSingleton<Rendezvous>();
+        services.AddSingleton<GrainEventLog>();
         services.AddGrainRuntime(options =>
         {
             options.IdleTimeout = IdleTimeout;
@@ -42,6 +43,8 @@ public sealed class RuntimeHarness : IAsyncDisposable
     internal GrainCatalog Catalog => _services.GetRequiredService<GrainCatalog>();
 
     public ActivationJournal Journal => _services.GetRequiredService<ActivationJournal>();
+
+    public GrainEventLog Events => _services.GetRequiredService<GrainEventLog>();
 
     public IGrainStorage Storage => _services.GetRequiredService<IGrainStorage>();
 

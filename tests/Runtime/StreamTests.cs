@@ -43,7 +43,8 @@ public sealed class StreamTests : IAsyncLifetime
             }
         }
 
-        // Disposal waited for the grain's enumeration to unwind, so its finally block has run; the turn is over.
+        // Disposal waited for the grain's enumeration to unwind, as disposing a local iterator runs its finally blocks.
+        Assert.Equal(["start", "cancelled"], _runtime.Events.Of(RuntimeHarness.IdOf<IStreamingGrain>("disposed")));
         await grain.MarkAsync("next call");
         Assert.Equal(["start", "cancelled", "next call"], await grain.GetLogAsync());
     }

@@ -3,10 +3,8 @@ using ChatCluster.Grains;
 
 namespace ChatCluster.Tests.Runtime.Grains;
 
-public sealed class StreamingGrain : Grain, IStreamingGrain
+public sealed class StreamingGrain(GrainEventLog log) : Grain, IStreamingGrain
 {
-    private readonly List<string> _log = [];
-
     public IAsyncEnumerable<int> CountAsync(int count, CancellationToken cancellationToken = default) =>
         YieldAsync(count, cancellationToken);
 
@@ -25,15 +23,15 @@ public sealed class StreamingGrain : Grain, IStreamingGrain
 
     public Task MarkAsync(string entry)
     {
-        _log.Add(entry);
+        log.Add(Id, entry);
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<string>> GetLogAsync() => Task.FromResult<IReadOnlyList<string>>([.. _log]);
+    public Task<IReadOnlyList<string>> GetLogAsync() => Task.FromResult(log.Of(Id));
 
     private async IAsyncEnumerable<int> YieldAsync(int count, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        _log.Add("start");
+        log.Add(Id, "start");
         var completed = false;
         try
         {
@@ -48,7 +46,7 @@ public sealed class StreamingGrain : Grain, IStreamingGrain
         }
         finally
         {
-            _log.Add(completed ? "end" : cancellationToken.IsCancellationRequested ? "cancelled" : "abandoned");
+            log.Add(Id, completed ? "end" : cancellationToken.IsCancellationRequested ? "cancelled" : "abandoned");
         }
     }
 }
