@@ -1,0 +1,27 @@
+using ChatCluster.Grains;
+
+namespace ChatCluster.Conversations;
+
+/// <summary>
+/// A conversation as stored. Immutable: a turn builds the next state and replaces this one only once it is
+/// written, so a turn cut short cannot leave half of itself behind, in memory or in storage.
+/// </summary>
+public sealed record ConversationState
+{
+    /// <summary>False until created, and again once deleted (a fresh state is what storage without a record reads as).</summary>
+    public bool Exists { get; init; }
+
+    /// <summary>The API key's id that created it ("" with open access); other owners are told it does not exist.</summary>
+    public string Owner { get; init; } = "";
+
+    /// <summary>Kept apart from <see cref="Messages"/>: it always leads the prompt, and truncation never drops it.</summary>
+    public string? SystemPrompt { get; init; }
+
+    /// <summary>Sampling for turns that bring none of their own.</summary>
+    public SamplingParameters? Defaults { get; init; }
+
+    /// <summary>User and assistant messages, in order; each completed turn appends one of each.</summary>
+    public IReadOnlyList<ChatMessage> Messages { get; init; } = [];
+
+    public long CreatedUnixSeconds { get; init; }
+}

@@ -1,0 +1,6 @@
+namespace ChatCluster.Tests.Runtime.Grains;
+
+public sealed class CounterState
+{
+    public int Count { get; set; }
+}
