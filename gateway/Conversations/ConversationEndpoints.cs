@@ -1,0 +1,118 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using ChatCluster.Gateway.Errors;
+using ChatCluster.Gateway.Http;
+using ChatCluster.Gateway.Security;
+using ChatCluster.Grains;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ChatCluster.Gateway.Conversations;
+
+/// <summary>
+/// The conversation API: the server keeps the history, so a client sends only its new message. Every call
+/// passes the caller's owner id to the grain, which answers 404 for a conversation of another key.
+/// </summary>
+internal static partial class ConversationEndpoints
+{
+    public static void Map(IEndpointRouteBuilder api)
+    {
+        api.MapPost("/conversations", CreateAsync);
+        api.MapGet("/conversations/{id}", GetAsync);
+        api.MapPost("/conversations/{id}/messages", SendAsync);
+        api.MapDelete("/conversations/{id}", DeleteAsync);
+    }
+
+    private static async Task CreateAsync(HttpContext context)
+    {
+        var options = context.RequestServices.GetRequiredService<GatewayOptions>();
+        CreateConversationRequest request;
+        using (var body = await RequestBodyReader.ReadJsonAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted))
+        {
+            request = ConversationRequestParser.ParseCreate(body, options);
+        }
+
+        var id = RandomIds.New("conv_");
+        await Grain(context, id).CreateAsync(CallerIdentity.Of(context).Owner, request.SystemPrompt, request.Defaults);
+        await JsonResponse.WriteAsync(context, json =>
+        {
+            json.WriteStartObject();
+            json.WriteString("id", id);
+            json.WriteString("object", "conversation");
+            json.WriteEndObject();
+        });
+    }
+
+    private static async Task GetAsync(HttpContext context, string id)
+    {
+        var snapshot = await Grain(context, id).GetAsync(CallerIdentity.Of(context).Owner);
+        await JsonResponse.WriteAsync(context, json =>
+        {
+            json.WriteStartObject();
+            json.WriteString("id", snapshot.Id);
+            json.WriteString("object", "conversation");
+            json.WriteNumber("created", snapshot.CreatedUnixSeconds);
+            json.WriteStartArray("messages");
+            foreach (var message in snapshot.Messages)
+            {
+                json.WriteStartObject();
+                json.WriteString("role", message.Role);
+                json.WriteString("content", message.Content);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        });
+    }
+
+    private static async Task SendAsync(HttpContext context, string id)
+    {
+        var services = context.RequestServices;
+        var options = services.GetRequiredService<GatewayOptions>();
+        var grain = Grain(context, id);
+        SendMessageRequest request;
+        using (var body = await RequestBodyReader.ReadJsonAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted))
+        {
+            request = ConversationRequestParser.ParseMessage(body, options);
+        }
+
+        var owner = CallerIdentity.Of(context).Owner;
+        await services.GetRequiredService<GenerationResponder>().RespondAsync(
+            context,
+            choices: 1,
+            (_, cancellationToken) => grain.SendAsync(owner, request.Content, request.Sampling, cancellationToken),
+            request.Stream,
+            ConversationReplyWriter.WriteStreamAsync,
+            ConversationReplyWriter.WriteObjectAsync);
+    }
+
+    private static async Task DeleteAsync(HttpContext context, string id)
+    {
+        await Grain(context, id).DeleteAsync(CallerIdentity.Of(context).Owner);
+        await JsonResponse.WriteAsync(context, json =>
+        {
+            json.WriteStartObject();
+            json.WriteString("id", id);
+            json.WriteString("object", "conversation.deleted");
+            json.WriteBoolean("deleted", true);
+            json.WriteEndObject();
+        });
+    }
+
+    /// <summary>The conversation's grain; an id that this server could never have made is a 404 without a grain call.</summary>
+    private static IConversationGrain Grain(HttpContext context, string id)
+    {
+        if (!ConversationId().IsMatch(id))
+        {
+            throw new ApiException(ApiError.NotFound($"No conversation with id '{id}'.", "id"));
+        }
+
+        return context.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IConversationGrain>(id);
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    private static partial Regex ConversationId();
+}

@@ -1,6 +1,0 @@
-namespace ChatCluster.Gateway;
-
-internal static class GatewayInfo
-{
-    public const string Name = "chatcluster-gateway";
-}

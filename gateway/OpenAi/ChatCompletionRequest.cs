@@ -1,0 +1,14 @@
+using ChatCluster.Grains;
+
+namespace ChatCluster.Gateway.OpenAi;
+
+/// <summary>A validated POST /v1/chat/completions body.</summary>
+/// <param name="Choices">OpenAI's <c>n</c>: independent generations of the same prompt.</param>
+/// <param name="IncludeUsage"><c>stream_options.include_usage</c>: a last chunk with the usage counts.</param>
+public sealed record ChatCompletionRequest(
+    string Model,
+    IReadOnlyList<ChatMessage> Messages,
+    SamplingParameters Sampling,
+    int Choices,
+    bool Stream,
+    bool IncludeUsage);

@@ -1,0 +1,300 @@
+using System.Text.Json;
+using ChatCluster.Gateway.Errors;
+using ChatCluster.Gateway.Http;
+using ChatCluster.Grains;
+
+namespace ChatCluster.Gateway.OpenAi;
+
+/// <summary>
+/// Validates a chat completion body field by field. Parameters this server does not implement are refused
+/// by name unless they hold their neutral value (null, false, 0, empty, or the one text-only choice), so a
+/// client never gets a reply that silently ignored what it asked for.
+/// </summary>
+public static class ChatCompletionRequestParser
+{
+    private static readonly Dictionary<string, Func<JsonElement, bool>> UnsupportedUnlessNeutral = new()
+    {
+        ["tools"] = IsEmpty,
+        ["tool_choice"] = static v => IsEmpty(v) || v is { ValueKind: JsonValueKind.String } && v.ValueEquals("none"),
+        ["functions"] = IsEmpty,
+        ["function_call"] = static v => IsEmpty(v) || v is { ValueKind: JsonValueKind.String } && v.ValueEquals("none"),
+        ["parallel_tool_calls"] = static v => v.ValueKind is JsonValueKind.Null or JsonValueKind.True or JsonValueKind.False,
+        ["response_format"] = static v => IsEmpty(v) || v.ValueKind == JsonValueKind.Object
+            && v.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.ValueEquals("text"),
+        ["logprobs"] = IsEmpty,
+        ["top_logprobs"] = IsEmpty,
+        ["logit_bias"] = IsEmpty,
+        ["frequency_penalty"] = IsEmpty,
+        ["presence_penalty"] = IsEmpty,
+        ["audio"] = IsEmpty,
+        ["prediction"] = IsEmpty,
+        ["modalities"] = static v => IsEmpty(v) || v.ValueKind == JsonValueKind.Array && v.GetArrayLength() == 1
+            && v[0].ValueKind == JsonValueKind.String && v[0].ValueEquals("text"),
+        ["reasoning_effort"] = IsEmpty,
+        ["web_search_options"] = IsEmpty,
+        ["store"] = IsEmpty,
+        ["metadata"] = IsEmpty,
+        ["service_tier"] = static v => IsEmpty(v) || v.ValueKind == JsonValueKind.String && (v.ValueEquals("auto") || v.ValueEquals("default")),
+    };
+
+    public static ChatCompletionRequest Parse(JsonDocument? body, GatewayOptions options)
+    {
+        if (body is null)
+        {
+            throw new ApiException(ApiError.Invalid("The request body is empty; expected a JSON object with model and messages."));
+        }
+
+        var root = JsonFields.RootObject(body);
+        string? model = null;
+        IReadOnlyList<ChatMessage>? messages = null;
+        var sampling = new SamplingFields(options);
+        var choices = 1;
+        var stream = false;
+        JsonElement? streamOptions = null;
+        foreach (var property in root.EnumerateObject())
+        {
+            var value = property.Value;
+            switch (property.Name)
+            {
+                case "model":
+                    model = JsonFields.String(value, "model");
+                    break;
+                case "messages":
+                    messages = ParseMessages(value);
+                    break;
+                case "n":
+                    choices = value.ValueKind == JsonValueKind.Null ? 1 : (int)JsonFields.Integer(value, "n", 1, options.MaxChoices);
+                    break;
+                case "stream":
+                    stream = value.ValueKind != JsonValueKind.Null && JsonFields.Boolean(value, "stream");
+                    break;
+                case "stream_options":
+                    streamOptions = value.ValueKind == JsonValueKind.Null ? null : value;
+                    break;
+                case "user":
+                    // An end-user id for abuse tracking at OpenAI; it changes no output, so it is checked and dropped.
+                    if (value.ValueKind != JsonValueKind.Null)
+                    {
+                        JsonFields.String(value, "user");
+                    }
+
+                    break;
+                default:
+                    if (!sampling.TryRead(property))
+                    {
+                        RefuseUnknown(property);
+                    }
+
+                    break;
+            }
+        }
+
+        if (model is null)
+        {
+            throw new ApiException(ApiError.Invalid("model: required; name the model to use (GET /v1/models lists them)", "model"));
+        }
+
+        if (messages is null)
+        {
+            throw new ApiException(ApiError.Invalid("messages: required; expected an array of {role, content} objects", "messages"));
+        }
+
+        if (choices > 1 && sampling.BeamWidth > 1)
+        {
+            throw JsonFields.Invalid("n", "n above 1 cannot be combined with beam_width above 1");
+        }
+
+        var includeUsage = ParseStreamOptions(streamOptions, stream);
+        var parameters = sampling.Build();
+        if (model != options.ModelId)
+        {
+            throw new ApiException(ApiError.NotFound(
+                $"The model '{model}' does not exist; this server serves '{options.ModelId}'.", "model", "model_not_found"));
+        }
+
+        return new ChatCompletionRequest(model, messages, parameters, choices, stream, includeUsage);
+    }
+
+    private static void RefuseUnknown(JsonProperty property)
+    {
+        if (UnsupportedUnlessNeutral.TryGetValue(property.Name, out var isNeutral))
+        {
+            if (!isNeutral(property.Value))
+            {
+                throw JsonFields.Invalid(property.Name, $"'{property.Name}' is not supported by this server");
+            }
+
+            return;
+        }
+
+        throw JsonFields.Invalid(property.Name, $"unrecognized request argument '{property.Name}'");
+    }
+
+    private static bool ParseStreamOptions(JsonElement? streamOptions, bool stream)
+    {
+        if (streamOptions is not { } options)
+        {
+            return false;
+        }
+
+        if (!stream)
+        {
+            throw JsonFields.Invalid("stream_options", "only allowed when stream is true");
+        }
+
+        JsonFields.RequireObject(options, "stream_options");
+        var includeUsage = false;
+        foreach (var property in options.EnumerateObject())
+        {
+            var param = $"stream_options.{property.Name}";
+            switch (property.Name)
+            {
+                case "include_usage":
+                    includeUsage = property.Value.ValueKind != JsonValueKind.Null && JsonFields.Boolean(property.Value, param);
+                    break;
+                case "include_obfuscation":
+                    // Padding against length side channels; a local server has none to add, so only the type is checked.
+                    if (property.Value.ValueKind != JsonValueKind.Null)
+                    {
+                        JsonFields.Boolean(property.Value, param);
+                    }
+
+                    break;
+                default:
+                    throw JsonFields.Invalid(param, $"unrecognized field '{property.Name}'");
+            }
+        }
+
+        return includeUsage;
+    }
+
+    private static List<ChatMessage> ParseMessages(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw JsonFields.WrongType("messages", value, "an array of messages");
+        }
+
+        if (value.GetArrayLength() == 0)
+        {
+            throw JsonFields.Invalid("messages", "at least one message is required");
+        }
+
+        var messages = new List<ChatMessage>(value.GetArrayLength());
+        var index = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            messages.Add(ParseMessage(item, $"messages[{index}]"));
+            index++;
+        }
+
+        return messages;
+    }
+
+    private static ChatMessage ParseMessage(JsonElement value, string param)
+    {
+        JsonFields.RequireObject(value, param);
+        string? role = null;
+        string? content = null;
+        foreach (var property in value.EnumerateObject())
+        {
+            var field = $"{param}.{property.Name}";
+            switch (property.Name)
+            {
+                case "role":
+                    role = ParseRole(property.Value, field);
+                    break;
+                case "content":
+                    content = ParseContent(property.Value, field);
+                    break;
+                case "name":
+                    // A participant name: OpenAI's models may see it, ours have no slot for it; checked and dropped.
+                    JsonFields.String(property.Value, field);
+                    break;
+                case "refusal" when property.Value.ValueKind == JsonValueKind.Null:
+                    break;
+                case "tool_calls" or "function_call" or "tool_call_id" or "audio" or "refusal":
+                    throw JsonFields.Invalid(field, $"'{property.Name}' is not supported by this server");
+                default:
+                    throw JsonFields.Invalid(field, $"unrecognized field '{property.Name}'");
+            }
+        }
+
+        if (role is null)
+        {
+            throw JsonFields.Invalid($"{param}.role", "required; expected system, developer, user or assistant");
+        }
+
+        if (content is null)
+        {
+            throw JsonFields.Invalid($"{param}.content", "required; expected a string or an array of text parts");
+        }
+
+        return new ChatMessage(role, content);
+    }
+
+    private static string ParseRole(JsonElement value, string param)
+    {
+        var role = JsonFields.String(value, param);
+        return role switch
+        {
+            ChatMessage.System or ChatMessage.User or ChatMessage.Assistant => role,
+
+            // OpenAI's newer name for the system role, sent by current SDKs for "developer" messages.
+            "developer" => ChatMessage.System,
+            "tool" or "function" => throw JsonFields.Invalid(param, $"role '{role}' is not supported by this server (it has no tools)"),
+            _ => throw JsonFields.Invalid(param, $"unknown role '{role}'; expected system, developer, user or assistant"),
+        };
+    }
+
+    /// <summary>A string, or an array of <c>{"type": "text", "text": ...}</c> parts joined in order.</summary>
+    private static string ParseContent(JsonElement value, string param)
+    {
+        if (value.ValueKind == JsonValueKind.String)
+        {
+            return JsonFields.String(value, param);
+        }
+
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw JsonFields.WrongType(param, value, "a string or an array of text parts");
+        }
+
+        var text = new System.Text.StringBuilder();
+        var index = 0;
+        foreach (var part in value.EnumerateArray())
+        {
+            var partParam = $"{param}[{index}]";
+            JsonFields.RequireObject(part, partParam);
+            if (!part.TryGetProperty("type", out var type))
+            {
+                throw JsonFields.Invalid($"{partParam}.type", "required; expected 'text'");
+            }
+
+            var typeName = JsonFields.String(type, $"{partParam}.type");
+            if (typeName != "text")
+            {
+                throw JsonFields.Invalid($"{partParam}.type", $"content parts of type '{typeName}' are not supported; only 'text'");
+            }
+
+            if (!part.TryGetProperty("text", out var partText))
+            {
+                throw JsonFields.Invalid($"{partParam}.text", "required");
+            }
+
+            text.Append(JsonFields.String(partText, $"{partParam}.text"));
+            index++;
+        }
+
+        return text.ToString();
+    }
+
+    private static bool IsEmpty(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Null or JsonValueKind.False => true,
+        JsonValueKind.Number => value.TryGetDouble(out var number) && number == 0,
+        JsonValueKind.Array => value.GetArrayLength() == 0,
+        JsonValueKind.Object => !value.EnumerateObject().Any(),
+        _ => false,
+    };
+}

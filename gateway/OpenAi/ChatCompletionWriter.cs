@@ -1,0 +1,149 @@
+using System.Text;
+using System.Text.Json;
+using ChatCluster.Gateway.Http;
+using ChatCluster.Grains;
+using Microsoft.AspNetCore.Http;
+
+namespace ChatCluster.Gateway.OpenAi;
+
+/// <summary>
+/// Writes a chat completion the way OpenAI's clients parse it: one <c>chat.completion</c> object, or a stream
+/// of <c>chat.completion.chunk</c> events (a role chunk first per choice, content chunks with a null
+/// finish_reason, an empty-delta chunk with the finish reason, the usage chunk if asked for, then [DONE]).
+/// </summary>
+internal sealed class ChatCompletionWriter(ChatCompletionRequest request, string id, long created)
+{
+    public async Task WriteStreamAsync(ServerSentEventWriter events, ChoiceMerger choices, CancellationToken cancellationToken)
+    {
+        var usage = new UsageTally();
+        var started = new List<bool>();
+        await foreach (var delta in choices.ReadAllAsync(cancellationToken))
+        {
+            while (started.Count <= delta.Index)
+            {
+                started.Add(false);
+            }
+
+            if (!started[delta.Index])
+            {
+                started[delta.Index] = true;
+                await WriteChunkAsync(events, delta.Index, role: ChatMessage.Assistant, content: "", finishReason: null, cancellationToken);
+            }
+
+            if (delta.Text.Length > 0)
+            {
+                await WriteChunkAsync(events, delta.Index, role: null, delta.Text, finishReason: null, cancellationToken);
+            }
+
+            if (usage.Finish(delta) is { } finishReason)
+            {
+                await WriteChunkAsync(events, delta.Index, role: null, content: null, finishReason, cancellationToken);
+            }
+        }
+
+        if (request.IncludeUsage)
+        {
+            var json = events.BeginEvent();
+            WriteHeader(json, "chat.completion.chunk");
+            json.WriteStartArray("choices");
+            json.WriteEndArray();
+            usage.Write(json);
+            json.WriteEndObject();
+            await events.EndEventAsync(cancellationToken);
+        }
+
+        await events.WriteDoneAsync(cancellationToken);
+    }
+
+    public async Task WriteObjectAsync(HttpResponse response, ChoiceMerger choices, CancellationToken cancellationToken)
+    {
+        var usage = new UsageTally();
+        var texts = new List<StringBuilder>();
+        var finishReasons = new List<string?>();
+        await foreach (var delta in choices.ReadAllAsync(cancellationToken))
+        {
+            while (texts.Count <= delta.Index)
+            {
+                texts.Add(new StringBuilder());
+                finishReasons.Add(null);
+            }
+
+            texts[delta.Index].Append(delta.Text);
+            finishReasons[delta.Index] ??= usage.Finish(delta);
+        }
+
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json; charset=utf-8";
+        using (var json = new Utf8JsonWriter(response.BodyWriter))
+        {
+            WriteHeader(json, "chat.completion");
+            json.WriteStartArray("choices");
+            for (var index = 0; index < texts.Count; index++)
+            {
+                json.WriteStartObject();
+                json.WriteNumber("index", index);
+                json.WriteStartObject("message");
+                json.WriteString("role", ChatMessage.Assistant);
+                json.WriteString("content", texts[index].ToString());
+                json.WriteNull("refusal");
+                json.WriteEndObject();
+                json.WriteNull("logprobs");
+                json.WriteString("finish_reason", finishReasons[index] ?? "stop");
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            usage.Write(json);
+            json.WriteEndObject();
+        }
+
+        await response.BodyWriter.FlushAsync(cancellationToken);
+    }
+
+    private async ValueTask WriteChunkAsync(
+        ServerSentEventWriter events, int index, string? role, string? content, string? finishReason, CancellationToken cancellationToken)
+    {
+        var json = events.BeginEvent();
+        WriteHeader(json, "chat.completion.chunk");
+        json.WriteStartArray("choices");
+        json.WriteStartObject();
+        json.WriteNumber("index", index);
+        json.WriteStartObject("delta");
+        if (role is not null)
+        {
+            json.WriteString("role", role);
+        }
+
+        if (content is not null)
+        {
+            json.WriteString("content", content);
+        }
+
+        json.WriteEndObject();
+        json.WriteNull("logprobs");
+        if (finishReason is null)
+        {
+            json.WriteNull("finish_reason");
+        }
+        else
+        {
+            json.WriteString("finish_reason", finishReason);
+        }
+
+        json.WriteEndObject();
+        json.WriteEndArray();
+        json.WriteEndObject();
+        await events.EndEventAsync(cancellationToken);
+    }
+
+    /// <summary>Opens the object and writes the fields every completion object and chunk starts with.</summary>
+    private void WriteHeader(Utf8JsonWriter json, string objectType)
+    {
+        json.WriteStartObject();
+        json.WriteString("id", id);
+        json.WriteString("object", objectType);
+        json.WriteNumber("created", created);
+        json.WriteString("model", request.Model);
+        json.WriteNull("system_fingerprint");
+    }
+}
