@@ -56,13 +56,25 @@ public sealed class TurnTests : IAsyncLifetime
     {
         var id = RuntimeHarness.IdOf<IFaultGrain>("raced");
         using var start = new Barrier(16);
+        var calls = new Task<string>[16];
 
-        var callers = Enumerable.Range(0, 16).Select(index => Task.Run(() =>
+        // Dedicated threads released together (pool threads blocked on a barrier would starve the pool).
+        var threads = Enumerable.Range(0, 16).Select(index => new Thread(() =>
         {
             start.SignalAndWait();
-            return _runtime.Factory.GetGrain<IFaultGrain>("raced").EchoAsync(index.ToString());
-        }));
-        var replies = await Task.WhenAll(callers);
+            calls[index] = _runtime.Factory.GetGrain<IFaultGrain>("raced").EchoAsync(index.ToString());
+        })).ToArray();
+        foreach (var thread in threads)
+        {
+            thread.Start();
+        }
+
+        foreach (var thread in threads)
+        {
+            thread.Join();
+        }
+
+        var replies = await Task.WhenAll(calls);
 
         Assert.Equal(Enumerable.Range(0, 16), replies.Select(int.Parse).Order());
         Assert.Equal(1, _runtime.Journal.Activations(id));

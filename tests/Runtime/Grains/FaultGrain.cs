@@ -21,7 +21,7 @@ public sealed class FaultGrain(ActivationJournal journal) : Grain, IFaultGrain
 
     public Task<int> ThrowBeforeReturningAsync(Exception exception) => throw exception;
 
-    public async ValueTask<int> ThrowValueTaskAsync(Exception exception)
+    public async ValueTask ThrowValueTaskAsync(Exception exception)
     {
         await Task.Yield();
         throw exception;

@@ -10,7 +10,7 @@ public interface IFaultGrain : IGrain
     /// <summary>Throws before returning a task (a method that is not async).</summary>
     Task<int> ThrowBeforeReturningAsync(Exception exception);
 
-    ValueTask<int> ThrowValueTaskAsync(Exception exception);
+    ValueTask ThrowValueTaskAsync(Exception exception);
 
     Task<string> EchoAsync(string text);
 }
