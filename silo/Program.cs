@@ -5,15 +5,12 @@ namespace ChatCluster.Silo;
 
 public static class Program
 {
-    public static int Main(string[] args)
+    public static Task<int> Main(string[] args)
     {
-        var root = new RootCommand("ChatCluster: a chat-serving cluster node (serve is the default command).");
-        root.SetAction(static _ =>
-        {
-            Console.Error.WriteLine("serve: not wired yet");
-            return 1;
-        });
+        var root = ServeCommand.Configure(new RootCommand("ChatCluster: a chat-serving cluster node. Serves by default."));
+        root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
-        return root.Parse(args).Invoke();
+        root.Subcommands.Add(ChatCommand.Create());
+        return root.Parse(args).InvokeAsync();
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using ChatCluster.Grains;
 using ChatCluster.Inference.Model;
@@ -77,12 +78,30 @@ public sealed class InferenceEngine : IDisposable
         }
 
         var (prompt, dropped) = BuildPrompt(request.Messages, request.TruncateOldest);
+        using var activity = InferenceTelemetry.Source.StartActivity("inference.chat");
+        activity?.SetTag("gen_ai.request.model", Info.Id);
+        activity?.SetTag("gen_ai.usage.input_tokens", prompt.Length);
+        var startedAt = Stopwatch.GetTimestamp();
         var sequence = _scheduler.Submit(new GenerationJob(prompt, request.Sampling, request.CacheKey, dropped));
         using var registration = cancellationToken.Register(static s => ((Sequence)s!).RequestCancel(), sequence);
+        var first = true;
         try
         {
             await foreach (var delta in sequence.Output.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
+                if (first)
+                {
+                    first = false;
+                    InferenceTelemetry.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds);
+                    activity?.AddEvent(new ActivityEvent("first_token"));
+                }
+
+                if (delta.Finish is { } finish)
+                {
+                    activity?.SetTag("gen_ai.usage.output_tokens", delta.CompletionTokens);
+                    activity?.SetTag("gen_ai.response.finish_reason", finish.ToString());
+                }
+
                 yield return delta;
             }
         }

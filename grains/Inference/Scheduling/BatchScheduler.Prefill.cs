@@ -96,6 +96,7 @@ public sealed partial class BatchScheduler
         (_prefillPast, _prefillPresent) = (_prefillPresent, _prefillPast);
         sequence.Computed = start + count;
         Interlocked.Add(ref _prefilledTokens, count);
+        InferenceTelemetry.PrefilledTokens.Add(count);
     }
 
     private void PickFirstToken(Sequence sequence, Span<float> logits)

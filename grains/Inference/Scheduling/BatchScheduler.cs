@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using ChatCluster.Grains;
 using ChatCluster.Inference.Model;
@@ -144,6 +145,7 @@ public sealed partial class BatchScheduler : IDisposable
 
     private void Step()
     {
+        var startedAt = Stopwatch.GetTimestamp();
         var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         foreach (var s in _batch.Sequences)
         {
@@ -161,7 +163,11 @@ public sealed partial class BatchScheduler : IDisposable
         if (_batch.Rows > 0)
         {
             Decode();
+            InferenceTelemetry.BatchRows.Record(_batch.Rows);
+            InferenceTelemetry.GeneratedTokens.Add(_batch.Rows);
         }
+
+        InferenceTelemetry.StepDuration.Record(Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds);
 
         Interlocked.Add(ref _loopAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
         Interlocked.Increment(ref _steps);

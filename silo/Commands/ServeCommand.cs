@@ -1,0 +1,55 @@
+using System.CommandLine;
+
+namespace ChatCluster.Silo.Commands;
+
+/// <summary>
+/// Serving a node: the root command's default, also reachable as <c>serve</c>. Options follow the contract:
+/// --urls, --model, --redis, --api-key (repeatable), --keys-file, --cors-origin (repeatable), --device.
+/// </summary>
+internal static class ServeCommand
+{
+    private static readonly Option<string> Urls = new("--urls") { Description = "Where to listen.", DefaultValueFactory = _ => "http://127.0.0.1:8080" };
+    private static readonly Option<string> Model = new("--model") { Description = "Model folder (Optimum decoder-with-past layout); the bundled model by default.", HelpName = "DIR" };
+    private static readonly Option<string> Redis = new("--redis") { Description = "Redis host:port for durable state; in-memory when absent.", HelpName = "HOST:PORT" };
+    private static readonly Option<string[]> ApiKeys = new("--api-key") { Description = "An accepted API key (repeatable). None: open access, for local use.", HelpName = "KEY" };
+    private static readonly Option<string> KeysFile = new("--keys-file") { Description = "A file of API keys, one per line.", HelpName = "FILE" };
+    private static readonly Option<string[]> CorsOrigins = new("--cors-origin") { Description = "A browser origin allowed to call the API (repeatable).", HelpName = "ORIGIN" };
+    private static readonly Option<string> Device = new("--device") { Description = "cpu or cuda.", DefaultValueFactory = _ => "cpu" };
+
+    /// <summary>Adds the serve options and action to <paramref name="command"/> (the root, and the serve subcommand).</summary>
+    public static T Configure<T>(T command) where T : Command
+    {
+        foreach (var option in new Option[] { Urls, Model, Redis, ApiKeys, KeysFile, CorsOrigins, Device })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var options = new SiloOptions
+            {
+                Urls = parseResult.GetValue(Urls)!,
+                Model = parseResult.GetValue(Model) is { } model ? Path.GetFullPath(model) : SiloOptions.DefaultModel,
+                Redis = parseResult.GetValue(Redis),
+                ApiKeys = parseResult.GetValue(ApiKeys) ?? [],
+                KeysFile = parseResult.GetValue(KeysFile),
+                AllowedOrigins = parseResult.GetValue(CorsOrigins) ?? [],
+                Device = parseResult.GetValue(Device)!,
+            };
+            try
+            {
+                await using var app = await SiloHost.CreateAppAsync(options, cancellationToken);
+                await app.RunAsync(cancellationToken);
+                return 0;
+            }
+            catch (Exception e) when (e is FileNotFoundException or InvalidDataException or ArgumentException or InvalidOperationException or NotSupportedException or IOException)
+            {
+                Console.Error.WriteLine($"serve: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    public static Command Create() => Configure(new Command("serve", "Serve the OpenAI API, the conversation API and the chat page (the default command)."));
+}
