@@ -113,8 +113,8 @@ public sealed class InferenceEngine : IDisposable
     }
 
     /// <summary>
-    /// Applies the chat template; if the prompt leaves no room for a reply token, drops the oldest messages
-    /// after the leading system messages (never the last one) when allowed, else fails.
+    /// Applies the chat template; if the prompt leaves no room for a reply token, drops the oldest turns (a user
+    /// message and its replies) after the leading system messages, never the last message, when allowed; else fails.
     /// </summary>
     private (int[] Prompt, int Dropped) BuildPrompt(IReadOnlyList<ChatMessage> messages, bool truncateOldest)
     {
@@ -142,8 +142,13 @@ public sealed class InferenceEngine : IDisposable
                 throw new PromptTooLongException(ids.Count, window);
             }
 
-            kept.RemoveAt(firstDroppable);
-            dropped++;
+            // Drop the oldest turn whole: its user message and the replies up to the next user message.
+            do
+            {
+                kept.RemoveAt(firstDroppable);
+                dropped++;
+            }
+            while (firstDroppable < kept.Count - 1 && kept[firstDroppable].Role != ChatMessage.User);
         }
     }
 

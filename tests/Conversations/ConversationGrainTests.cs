@@ -1,9 +1,9 @@
-// PENDING (not compiled): needs the real InferenceGrain from grains/Inference/, which is on the lead's branch.
-// To enable: rename to ConversationGrainTests.cs and fill in RegisterInference below (the only wiring this file
-// does not know: how the InferenceGrain and its model are registered, and the model's id).
 using System.Text;
 using ChatCluster.Conversations;
 using ChatCluster.Grains;
+using ChatCluster.Inference;
+using ChatCluster.Inference.Model;
+using ChatCluster.Tests.Infrastructure;
 using ChatCluster.Silo.Runtime;
 using ChatCluster.Silo.Storage;
 using ChatCluster.Tests.Runtime;
@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatCluster.Tests.Conversations;
 
-/// <summary>ConversationGrain through the real grain runtime and the real inference grain with the bundled model.</summary>
+/// <summary>ConversationGrain through the real grain runtime and the real inference grain with the test model.</summary>
 public sealed class ConversationGrainTests : IAsyncLifetime
 {
     private const string Owner = "key-1";
@@ -195,13 +195,12 @@ public sealed class ConversationGrainTests : IAsyncLifetime
         await _services.DisposeAsync();
     }
 
-    /// <summary>Registers the real InferenceGrain with the bundled model; returns the model's id (its grain key).</summary>
+    /// <summary>Registers the real InferenceGrain with the test model; returns the model's id (its grain key).</summary>
     private static string RegisterInference(IServiceCollection services)
     {
-        // Lead: the InferenceGrain registration and the bundled model's id go here, e.g.
-        //   services.AddGrain<IInferenceGrain, InferenceGrain>(); (plus its model options)
-        //   return "<model id>";
-        throw new NotImplementedException("wire the InferenceGrain when enabling this file");
+        services.AddSingleton(_ => InferenceEngine.Load(TestPaths.TinyModel, ExecutionDevice.Cpu));
+        services.AddGrain<IInferenceGrain, InferenceGrain>();
+        return Path.GetFileName(TestPaths.TinyModel);
     }
 
     private async Task<IConversationGrain> CreateAsync(string key)
