@@ -10,11 +10,7 @@ public sealed class TokenizeCommandTests
     [Fact]
     public void Encodes_one_json_string_per_line_to_one_array_of_ids_per_line()
     {
-        (int exitCode, string output, string error) = RunInProcess(decode: false, Lines(Gpt2ExpectedCases.All.Select(c => JsonSerializer.Serialize(c.Text))));
-        Assert.Equal("", error);
-        Assert.Equal(TokenizeCommand.Success, exitCode);
-        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(Gpt2ExpectedCases.All.Count, lines.Length);
+        string[] lines = RunOverAllCases(decode: false, c => JsonSerializer.Serialize(c.Text));
         for (int i = 0; i < lines.Length; i++)
             Assert.Equal(Gpt2ExpectedCases.All[i].Ids, JsonSerializer.Deserialize<int[]>(lines[i]));
     }
@@ -22,11 +18,7 @@ public sealed class TokenizeCommandTests
     [Fact]
     public void Decodes_one_array_of_ids_per_line_to_one_json_string_per_line()
     {
-        (int exitCode, string output, string error) = RunInProcess(decode: true, Lines(Gpt2ExpectedCases.All.Select(c => JsonSerializer.Serialize(c.Ids))));
-        Assert.Equal("", error);
-        Assert.Equal(TokenizeCommand.Success, exitCode);
-        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(Gpt2ExpectedCases.All.Count, lines.Length);
+        string[] lines = RunOverAllCases(decode: true, c => JsonSerializer.Serialize(c.Ids));
         for (int i = 0; i < lines.Length; i++)
             Assert.Equal(Gpt2ExpectedCases.All[i].Text, JsonSerializer.Deserialize<string>(lines[i]));
     }
@@ -92,6 +84,17 @@ public sealed class TokenizeCommandTests
         }
     }
 
+    /// <summary>Feeds one line per reference case; checks the run succeeded with one output line per case.</summary>
+    private static string[] RunOverAllCases(bool decode, Func<(string Text, int[] Ids), string> inputLine)
+    {
+        (int exitCode, string output, string error) = RunInProcess(decode, string.Join("\n", Gpt2ExpectedCases.All.Select(inputLine)) + "\n");
+        Assert.Equal("", error);
+        Assert.Equal(TokenizeCommand.Success, exitCode);
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(Gpt2ExpectedCases.All.Count, lines.Length);
+        return lines;
+    }
+
     private static (int ExitCode, string Output, string Error) RunInProcess(bool decode, string input)
     {
         var output = new StringWriter { NewLine = "\n" };
@@ -124,6 +127,4 @@ public sealed class TokenizeCommandTests
         }
         return (process.ExitCode, output.Result, error.Result);
     }
-
-    private static string Lines(IEnumerable<string> lines) => string.Join("\n", lines) + "\n";
 }
