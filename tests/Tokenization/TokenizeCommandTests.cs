@@ -24,6 +24,17 @@ public sealed class TokenizeCommandTests
     }
 
     [Fact]
+    public void Decoded_strings_escape_what_json_requires_and_keep_the_rest_readable()
+    {
+        const string text = "nul\u0000 bell\u0007 quote\" backslash\\ tab\t line\u2028sep é 😀";
+        (int exitCode, string output, _) = RunInProcess(decode: true, JsonSerializer.Serialize(Gpt2TokenizerJson.Tokenizer.Encode(text)) + "\n");
+        Assert.Equal(TokenizeCommand.Success, exitCode);
+        Assert.Equal(text, JsonSerializer.Deserialize<string>(output));
+        Assert.Contains("é 😀", output);
+        Assert.Contains("\\u0000", output);
+    }
+
+    [Fact]
     public void Special_token_text_stays_plain_text()
     {
         (int exitCode, string output, _) = RunInProcess(decode: false, "\"<|endoftext|>\"\n");
@@ -67,6 +78,7 @@ public sealed class TokenizeCommandTests
             (exitCode, output, error) = RunSilo($"tokenize --tokenizer {tokenizerPath} --decode", lines[0] + "\n");
             Assert.True(exitCode == 0, error);
             Assert.Equal("Hello, world! 😀", JsonSerializer.Deserialize<string>(output));
+            Assert.Contains("😀", output);
 
             (exitCode, _, error) = RunSilo($"tokenize --tokenizer {tokenizerPath} --decode", "[1, 2\n");
             Assert.Equal(1, exitCode);
