@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using ChatCluster.Silo.Redis;
 
 namespace ChatCluster.Tests.Infrastructure;
 
@@ -41,6 +42,19 @@ public sealed class RedisServer : IAsyncLifetime, IDisposable
 
     /// <summary>The server's working directory (appendonlydir lives here).</summary>
     public string Directory { get; }
+
+    /// <summary>Client options for this server; the defaults of <see cref="RedisOptions"/> unless given.</summary>
+    public RedisOptions Options(TimeSpan? commandTimeout = null, string? password = null, int database = 0) => new()
+    {
+        Endpoint = RedisEndpoint.Parse(Endpoint),
+        CommandTimeout = commandTimeout ?? TimeSpan.FromSeconds(5),
+        Password = password,
+        Database = database,
+    };
+
+    /// <summary>A client connected to this server.</summary>
+    public Task<RedisConnection> ConnectAsync(TimeSpan? commandTimeout = null) =>
+        RedisConnection.ConnectAsync(Options(commandTimeout), default);
 
     /// <summary>Starts a server; <paramref name="extraArguments"/> are redis-server options, e.g. "--requirepass", "pw".</summary>
     public static async Task<RedisServer> StartAsync(params string[] extraArguments)

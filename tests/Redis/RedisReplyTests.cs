@@ -5,20 +5,12 @@ using ChatCluster.Tests.Infrastructure;
 namespace ChatCluster.Tests.Redis;
 
 /// <summary>Every RESP2 reply type, binary safety and pipelining, against a real redis-server.</summary>
-public sealed class RedisReplyTests(RedisServer server) : IClassFixture<RedisServer>, IAsyncLifetime
+public sealed class RedisReplyTests(RedisServer server) : SharedRedisServerTest(server)
 {
-    private readonly string _prefix = $"test:{Guid.NewGuid():N}:";
-    private RedisConnection _redis = null!;
-
-    public async Task InitializeAsync() =>
-        _redis = await RedisConnection.ConnectAsync(new RedisOptions { Endpoint = RedisEndpoint.Parse(server.Endpoint) }, default);
-
-    public async Task DisposeAsync() => await _redis.DisposeAsync();
-
     [Fact]
     public async Task Ping_answers_a_simple_string()
     {
-        RedisValue pong = await _redis.ExecuteAsync("PING");
+        RedisValue pong = await Redis.ExecuteAsync("PING");
 
         Assert.Equal(RedisValueKind.SimpleString, pong.Kind);
         Assert.Equal("PONG", pong.ToString());
@@ -27,10 +19,10 @@ public sealed class RedisReplyTests(RedisServer server) : IClassFixture<RedisSer
     [Fact]
     public async Task Set_then_get_round_trips_a_bulk_string_and_a_missing_key_is_null()
     {
-        Assert.Equal("OK", (await _redis.ExecuteAsync("SET", _prefix + "k", "héllo wörld")).ToString());
+        Assert.Equal("OK", (await Redis.ExecuteAsync("SET", Prefix + "k", "héllo wörld")).ToString());
 
-        RedisValue value = await _redis.ExecuteAsync("GET", _prefix + "k");
-        RedisValue missing = await _redis.ExecuteAsync("GET", _prefix + "absent");
+        RedisValue value = await Redis.ExecuteAsync("GET", Prefix + "k");
+        RedisValue missing = await Redis.ExecuteAsync("GET", Prefix + "absent");
 
         Assert.Equal(RedisValueKind.BulkString, value.Kind);
         Assert.Equal("héllo wörld", value.AsString());
@@ -41,9 +33,9 @@ public sealed class RedisReplyTests(RedisServer server) : IClassFixture<RedisSer
     [Fact]
     public async Task Incr_and_del_answer_integers()
     {
-        Assert.Equal(1, (await _redis.ExecuteAsync("INCR", _prefix + "n")).AsLong());
-        RedisValue incremented = await _redis.ExecuteAsync("INCRBY", _prefix + "n", -43L);
-        RedisValue deleted = await _redis.ExecuteAsync("DEL", _prefix + "n", _prefix + "never-set");
+        Assert.Equal(1, (await Redis.ExecuteAsync("INCR", Prefix + "n")).AsLong());
+        RedisValue incremented = await Redis.ExecuteAsync("INCRBY", Prefix + "n", -43L);
+        RedisValue deleted = await Redis.ExecuteAsync("DEL", Prefix + "n", Prefix + "never-set");
 
         Assert.Equal(RedisValueKind.Integer, incremented.Kind);
         Assert.Equal(-42, incremented.AsLong());
@@ -53,12 +45,12 @@ public sealed class RedisReplyTests(RedisServer server) : IClassFixture<RedisSer
     [Fact]
     public async Task Lrange_and_hgetall_answer_arrays_and_an_empty_list_is_an_empty_array()
     {
-        await _redis.ExecuteAsync("RPUSH", _prefix + "list", "a", "", 3L);
-        await _redis.ExecuteAsync("HSET", _prefix + "hash", "field", "value", "n", 7L);
+        await Redis.ExecuteAsync("RPUSH", Prefix + "list", "a", "", 3L);
+        await Redis.ExecuteAsync("HSET", Prefix + "hash", "field", "value", "n", 7L);
 
-        RedisValue[] list = (await _redis.ExecuteAsync("LRANGE", _prefix + "list", 0L, -1L)).AsArray();
-        RedisValue[] hash = (await _redis.ExecuteAsync("HGETALL", _prefix + "hash")).AsArray();
-        RedisValue[] empty = (await _redis.ExecuteAsync("LRANGE", _prefix + "nothing", 0L, -1L)).AsArray();
+        RedisValue[] list = (await Redis.ExecuteAsync("LRANGE", Prefix + "list", 0L, -1L)).AsArray();
+        RedisValue[] hash = (await Redis.ExecuteAsync("HGETALL", Prefix + "hash")).AsArray();
+        RedisValue[] empty = (await Redis.ExecuteAsync("LRANGE", Prefix + "nothing", 0L, -1L)).AsArray();
 
         Assert.Equal(["a", "", "3"], list.Select(v => v.AsString()));
         Assert.Equal(
@@ -70,7 +62,7 @@ public sealed class RedisReplyTests(RedisServer server) : IClassFixture<RedisSer
     [Fact]
     public async Task Lua_tables_come_back_as_nested_arrays_with_nulls_and_integers()
     {
-        RedisValue reply = await _redis.ExecuteAsync(
+        RedisValue reply = await Redis.ExecuteAsync(
             "EVAL", "return {1, 'two', {3, {'four', false}}, redis.error_reply('inner failure')}", 0L);
 
         RedisValue[] outer = reply.AsArray();
@@ -89,7 +81,7 @@ public sealed class RedisReplyTests(RedisServer server) : IClassFixture<RedisSer
     [Fact]
     public async Task A_blocking_pop_that_times_out_answers_a_null_array()
     {
-        RedisValue reply = await _redis.ExecuteAsync("BLPOP", _prefix + "empty-queue", "0.05");
+        RedisValue reply = await Redis.ExecuteAsync("BLPOP", Prefix + "empty-queue", "0.05");
 
         Assert.True(reply.IsNull);
     }
@@ -98,13 +90,13 @@ public sealed class RedisReplyTests(RedisServer server) : IClassFixture<RedisSer
     public async Task Every_byte_value_survives_as_key_and_value()
     {
         byte[] all = Enumerable.Range(0, 256).Select(i => (byte)i).ToArray();
-        byte[] key = [.. Encoding.UTF8.GetBytes(_prefix), .. all];
+        byte[] key = [.. Encoding.UTF8.GetBytes(Prefix), .. all];
 
-        await _redis.ExecuteAsync("SET", key, all);
-        RedisValue value = await _redis.ExecuteAsync("GET", key);
+        await Redis.ExecuteAsync("SET", key, all);
+        RedisValue value = await Redis.ExecuteAsync("GET", key);
 
         Assert.Equal(all, value.AsBytes());
-        Assert.Equal(256, (await _redis.ExecuteAsync("STRLEN", key)).AsLong());
+        Assert.Equal(256, (await Redis.ExecuteAsync("STRLEN", key)).AsLong());
     }
 
     [Fact]
@@ -118,9 +110,9 @@ public sealed class RedisReplyTests(RedisServer server) : IClassFixture<RedisSer
         }
 
         // Issued together, so large frames are interleaved with small ones in the same send and receive buffers.
-        await Task.WhenAll(values.Select((value, i) => _redis.ExecuteAsync("SET", $"{_prefix}big{i}", value)));
-        Task<RedisValue>[] reads = [.. values.Select((_, i) => _redis.ExecuteAsync("GET", $"{_prefix}big{i}"))];
-        Task<RedisValue> ping = _redis.ExecuteAsync("PING");
+        await Task.WhenAll(values.Select((value, i) => Redis.ExecuteAsync("SET", $"{Prefix}big{i}", value)));
+        Task<RedisValue>[] reads = [.. values.Select((_, i) => Redis.ExecuteAsync("GET", $"{Prefix}big{i}"))];
+        Task<RedisValue> ping = Redis.ExecuteAsync("PING");
         RedisValue[] read = await Task.WhenAll(reads);
 
         for (int i = 0; i < values.Length; i++)
@@ -135,10 +127,10 @@ public sealed class RedisReplyTests(RedisServer server) : IClassFixture<RedisSer
     public async Task A_thousand_concurrent_commands_each_get_their_own_reply()
     {
         Task<RedisValue>[] increments = [.. Enumerable.Range(0, 1000)
-            .Select(i => Task.Run(() => _redis.ExecuteAsync("INCRBY", $"{_prefix}c{i}", (long)i * 7 + 1)))];
+            .Select(i => Task.Run(() => Redis.ExecuteAsync("INCRBY", $"{Prefix}c{i}", (long)i * 7 + 1)))];
         RedisValue[] incremented = await Task.WhenAll(increments);
         RedisValue[] read = await Task.WhenAll(Enumerable.Range(0, 1000)
-            .Select(i => _redis.ExecuteAsync("GET", $"{_prefix}c{i}")));
+            .Select(i => Redis.ExecuteAsync("GET", $"{Prefix}c{i}")));
 
         for (int i = 0; i < 1000; i++)
         {
@@ -150,15 +142,15 @@ public sealed class RedisReplyTests(RedisServer server) : IClassFixture<RedisSer
     [Fact]
     public async Task A_server_error_throws_with_the_servers_message_and_the_connection_goes_on()
     {
-        await _redis.ExecuteAsync("SET", _prefix + "text", "not a number");
+        await Redis.ExecuteAsync("SET", Prefix + "text", "not a number");
 
-        var notInteger = await Assert.ThrowsAsync<RedisServerException>(() => _redis.ExecuteAsync("INCR", _prefix + "text"));
-        var unknown = await Assert.ThrowsAsync<RedisServerException>(() => _redis.ExecuteAsync("NOSUCHCOMMAND", "x"));
-        var wrongType = await Assert.ThrowsAsync<RedisServerException>(() => _redis.ExecuteAsync("LPUSH", _prefix + "text", "x"));
+        var notInteger = await Assert.ThrowsAsync<RedisServerException>(() => Redis.ExecuteAsync("INCR", Prefix + "text"));
+        var unknown = await Assert.ThrowsAsync<RedisServerException>(() => Redis.ExecuteAsync("NOSUCHCOMMAND", "x"));
+        var wrongType = await Assert.ThrowsAsync<RedisServerException>(() => Redis.ExecuteAsync("LPUSH", Prefix + "text", "x"));
 
         Assert.Equal("ERR value is not an integer or out of range", notInteger.Message);
         Assert.StartsWith("ERR unknown command 'NOSUCHCOMMAND'", unknown.Message);
         Assert.StartsWith("WRONGTYPE", wrongType.Message);
-        Assert.Equal("not a number", (await _redis.ExecuteAsync("GET", _prefix + "text")).AsString());
+        Assert.Equal("not a number", (await Redis.ExecuteAsync("GET", Prefix + "text")).AsString());
     }
 }

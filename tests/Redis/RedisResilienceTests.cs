@@ -10,7 +10,7 @@ public sealed class RedisResilienceTests
     public async Task A_command_that_outlives_its_timeout_throws_and_its_late_reply_goes_to_no_one()
     {
         using RedisServer server = await RedisServer.StartAsync();
-        await using RedisConnection redis = await ConnectAsync(server, commandTimeout: TimeSpan.FromSeconds(2));
+        await using RedisConnection redis = await server.ConnectAsync(TimeSpan.FromSeconds(2));
 
         // The server answers BLPOP after 3 s, a second after the client gave up on it.
         var timeout = await Assert.ThrowsAsync<RedisTimeoutException>(() => redis.ExecuteAsync("BLPOP", "queue", 3L));
@@ -25,9 +25,9 @@ public sealed class RedisResilienceTests
     public async Task Commands_in_flight_when_the_server_dies_fail_with_a_connection_error()
     {
         using RedisServer server = await RedisServer.StartAsync();
-        await using RedisConnection redis = await ConnectAsync(server, commandTimeout: TimeSpan.FromSeconds(60));
+        await using RedisConnection redis = await server.ConnectAsync(TimeSpan.FromSeconds(60));
         Task<RedisValue> blocked = redis.ExecuteAsync("BLPOP", "queue", 30L);
-        await using (RedisConnection observer = await ConnectAsync(server, TimeSpan.FromSeconds(5)))
+        await using (RedisConnection observer = await server.ConnectAsync(TimeSpan.FromSeconds(5)))
         {
             // Kill only once the server holds the BLPOP, so it is truly in flight.
             while (!(await observer.ExecuteAsync("INFO", "clients")).AsString()!.Contains("blocked_clients:1"))
@@ -38,7 +38,7 @@ public sealed class RedisResilienceTests
 
         await server.KillAsync();
 
-        var lost = await Assert.ThrowsAsync<RedisConnectionException>(() => blocked);
+        var lost = await Assert.ThrowsAsync<RedisConnectionException>(() => blocked.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Contains("was lost before BLPOP was answered", lost.Message);
     }
 
@@ -46,11 +46,10 @@ public sealed class RedisResilienceTests
     public async Task After_the_server_restarts_on_the_same_port_the_same_connection_serves_again()
     {
         using RedisServer server = await RedisServer.StartAsync();
-        await using RedisConnection redis = await ConnectAsync(server, commandTimeout: TimeSpan.FromSeconds(20));
+        await using RedisConnection redis = await server.ConnectAsync(TimeSpan.FromSeconds(20));
         await redis.ExecuteAsync("SET", "survivor", "still here");
 
-        await server.KillAsync();
-        await WaitUntilAsync(() => !redis.IsConnected);
+        await KillAndWaitForLossAsync(server, redis);
         await server.RestartAsync();
 
         Assert.Equal("still here", (await redis.ExecuteAsync("GET", "survivor")).AsString());
@@ -62,9 +61,8 @@ public sealed class RedisResilienceTests
     public async Task Commands_issued_while_the_server_is_down_wait_and_run_once_it_is_back()
     {
         using RedisServer server = await RedisServer.StartAsync();
-        await using RedisConnection redis = await ConnectAsync(server, commandTimeout: TimeSpan.FromSeconds(20));
-        await server.KillAsync();
-        await WaitUntilAsync(() => !redis.IsConnected);
+        await using RedisConnection redis = await server.ConnectAsync(TimeSpan.FromSeconds(20));
+        await KillAndWaitForLossAsync(server, redis);
 
         Task<RedisValue>[] waiting = [.. Enumerable.Range(1, 20).Select(i => redis.ExecuteAsync("RPUSH", "while-down", (long)i))];
         Assert.DoesNotContain(waiting, task => task.IsCompleted);
@@ -80,9 +78,8 @@ public sealed class RedisResilienceTests
     public async Task Commands_issued_while_the_server_stays_down_time_out_unsent()
     {
         using RedisServer server = await RedisServer.StartAsync();
-        await using RedisConnection redis = await ConnectAsync(server, commandTimeout: TimeSpan.FromMilliseconds(500));
-        await server.KillAsync();
-        await WaitUntilAsync(() => !redis.IsConnected);
+        await using RedisConnection redis = await server.ConnectAsync(TimeSpan.FromMilliseconds(500));
+        await KillAndWaitForLossAsync(server, redis);
 
         var timeout = await Assert.ThrowsAsync<RedisTimeoutException>(() => redis.ExecuteAsync("SET", "k", "v"));
 
@@ -93,17 +90,14 @@ public sealed class RedisResilienceTests
     public async Task Auth_and_select_are_sent_again_after_a_reconnect()
     {
         using RedisServer server = await RedisServer.StartAsync("--requirepass", "s3cret");
-        var options = new RedisOptions { Endpoint = RedisEndpoint.Parse(server.Endpoint), Password = "s3cret", Database = 3 };
-        await using RedisConnection redis = await RedisConnection.ConnectAsync(options, default);
+        await using RedisConnection redis = await RedisConnection.ConnectAsync(server.Options(password: "s3cret", database: 3), default);
         await redis.ExecuteAsync("SET", "in-db-3", "three");
 
-        await server.KillAsync();
-        await WaitUntilAsync(() => !redis.IsConnected);
+        await KillAndWaitForLossAsync(server, redis);
         await server.RestartAsync();
 
         Assert.Equal("three", (await redis.ExecuteAsync("GET", "in-db-3")).AsString());
-        await using RedisConnection databaseZero = await RedisConnection.ConnectAsync(
-            new RedisOptions { Endpoint = options.Endpoint, Password = "s3cret" }, default);
+        await using RedisConnection databaseZero = await RedisConnection.ConnectAsync(server.Options(password: "s3cret"), default);
         Assert.True((await databaseZero.ExecuteAsync("GET", "in-db-3")).IsNull);
     }
 
@@ -112,8 +106,8 @@ public sealed class RedisResilienceTests
     {
         using RedisServer server = await RedisServer.StartAsync("--requirepass", "s3cret");
 
-        var refused = await Assert.ThrowsAsync<RedisConnectionException>(() => RedisConnection.ConnectAsync(
-            new RedisOptions { Endpoint = RedisEndpoint.Parse(server.Endpoint), Password = "wrong" }, default));
+        var refused = await Assert.ThrowsAsync<RedisConnectionException>(
+            () => RedisConnection.ConnectAsync(server.Options(password: "wrong"), default));
 
         Assert.Contains("refused the connection handshake: WRONGPASS", refused.Message);
     }
@@ -144,15 +138,12 @@ public sealed class RedisResilienceTests
             int.MaxValue, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1)));
     }
 
-    private static Task<RedisConnection> ConnectAsync(RedisServer server, TimeSpan commandTimeout) =>
-        RedisConnection.ConnectAsync(
-            new RedisOptions { Endpoint = RedisEndpoint.Parse(server.Endpoint), CommandTimeout = commandTimeout }, default);
-
-    // The client notices a dead server when its socket reports the close; this waits for that, bounded.
-    private static async Task WaitUntilAsync(Func<bool> condition)
+    // SIGKILLs the server, then waits (bounded) until the client has seen its socket close.
+    private static async Task KillAndWaitForLossAsync(RedisServer server, RedisConnection redis)
     {
+        await server.KillAsync();
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!condition())
+        while (redis.IsConnected)
         {
             await Task.Delay(10, limit.Token);
         }
