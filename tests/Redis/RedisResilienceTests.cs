@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using ChatCluster.Silo.Redis;
 using ChatCluster.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ChatCluster.Tests.Redis;
 
@@ -138,6 +140,38 @@ public sealed class RedisResilienceTests
             int.MaxValue, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1)));
     }
 
+    [Fact]
+    public async Task While_the_server_is_down_reconnect_attempts_back_off_doubling_up_to_the_cap()
+    {
+        using RedisServer server = await RedisServer.StartAsync();
+        var time = new DelayRecordingTimeProvider();
+        await using RedisConnection redis = await RedisConnection.ConnectAsync(
+            new RedisOptions
+            {
+                Endpoint = RedisEndpoint.Parse(server.Endpoint),
+                InitialReconnectBackoff = TimeSpan.FromMilliseconds(20),
+                MaxReconnectBackoff = TimeSpan.FromMilliseconds(80),
+            },
+            time,
+            NullLogger.Instance,
+            default);
+
+        await KillAndWaitForLossAsync(server, redis);
+        using (var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            while (time.OneShotDelays.Count(d => d <= TimeSpan.FromMilliseconds(80)) < 6)
+            {
+                await Task.Delay(10, limit.Token);
+            }
+        }
+
+        // Only the backoff waits are this short (the connect timeout is seconds, the sweep timer periodic).
+        Assert.Equal([20, 40, 80, 80, 80, 80], time.OneShotDelays
+            .Where(d => d <= TimeSpan.FromMilliseconds(80)).Take(6).Select(d => d.TotalMilliseconds));
+        await server.RestartAsync();
+        Assert.Equal("PONG", (await redis.ExecuteAsync("PING")).ToString());
+    }
+
     // SIGKILLs the server, then waits (bounded) until the client has seen its socket close.
     private static async Task KillAndWaitForLossAsync(RedisServer server, RedisConnection redis)
     {
@@ -146,6 +180,24 @@ public sealed class RedisResilienceTests
         while (redis.IsConnected)
         {
             await Task.Delay(10, limit.Token);
+        }
+    }
+
+    // The real clock, with a record of every one-shot wait asked of it (Task.Delay, CancelAfter) in order.
+    private sealed class DelayRecordingTimeProvider : TimeProvider
+    {
+        private readonly ConcurrentQueue<TimeSpan> _oneShotDelays = new();
+
+        public IEnumerable<TimeSpan> OneShotDelays => _oneShotDelays;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            if (period == Timeout.InfiniteTimeSpan)
+            {
+                _oneShotDelays.Enqueue(dueTime);
+            }
+
+            return System.CreateTimer(callback, state, dueTime, period);
         }
     }
 }
