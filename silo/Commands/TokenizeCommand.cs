@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using ChatCluster.Inference.Tokenization;
 
@@ -18,8 +17,6 @@ internal static class TokenizeCommand
 {
     public const int Success = 0;
     public const int Failure = 1;
-
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static Command Create()
     {
@@ -62,27 +59,24 @@ internal static class TokenizeCommand
     public static int Run(BpeTokenizer tokenizer, bool decode, TextReader input, TextWriter output, TextWriter error)
     {
         var ids = new List<int>();
-        var buffer = new MemoryStream();
+        var answer = new StringBuilder();
         int lineNumber = 0;
         while (input.ReadLine() is { } line)
         {
             lineNumber++;
-            buffer.SetLength(0);
-            using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+            answer.Clear();
+            string? problem = decode ? DecodeLine(tokenizer, line, ids, answer) : EncodeLine(tokenizer, line, ids, answer);
+            if (problem is not null)
             {
-                string? problem = decode ? DecodeLine(tokenizer, line, ids, writer) : EncodeLine(tokenizer, line, ids, writer);
-                if (problem is not null)
-                {
-                    error.WriteLine($"tokenize: line {lineNumber}: {problem}");
-                    return Failure;
-                }
+                error.WriteLine($"tokenize: line {lineNumber}: {problem}");
+                return Failure;
             }
-            output.WriteLine(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
+            output.WriteLine(answer);
         }
         return Success;
     }
 
-    private static string? EncodeLine(BpeTokenizer tokenizer, string line, List<int> ids, Utf8JsonWriter writer)
+    private static string? EncodeLine(BpeTokenizer tokenizer, string line, List<int> ids, StringBuilder answer)
     {
         string text;
         try
@@ -99,14 +93,11 @@ internal static class TokenizeCommand
 
         ids.Clear();
         tokenizer.Encode(text, ids);
-        writer.WriteStartArray();
-        foreach (int id in ids)
-            writer.WriteNumberValue(id);
-        writer.WriteEndArray();
+        answer.Append('[').AppendJoin(',', ids).Append(']');
         return null;
     }
 
-    private static string? DecodeLine(BpeTokenizer tokenizer, string line, List<int> ids, Utf8JsonWriter writer)
+    private static string? DecodeLine(BpeTokenizer tokenizer, string line, List<int> ids, StringBuilder answer)
     {
         ids.Clear();
         try
@@ -128,8 +119,32 @@ internal static class TokenizeCommand
             return $"expected a JSON array of token ids: {e.Message}";
         }
 
-        writer.WriteStringValue(tokenizer.Decode(CollectionsMarshal.AsSpan(ids)));
+        AppendJsonString(answer, tokenizer.Decode(CollectionsMarshal.AsSpan(ids)));
         return null;
+    }
+
+    /// <summary>
+    /// A JSON string that keeps non-ASCII text readable: only quotes, backslashes and control characters are
+    /// escaped (System.Text.Json's encoders escape every emoji). Decoded text holds no lone surrogates: broken
+    /// UTF-8 decodes to U+FFFD.
+    /// </summary>
+    private static void AppendJsonString(StringBuilder answer, string text)
+    {
+        answer.Append('"');
+        foreach (char c in text)
+        {
+            switch (c)
+            {
+                case '"': answer.Append("\\\""); break;
+                case '\\': answer.Append("\\\\"); break;
+                case '\n': answer.Append("\\n"); break;
+                case '\r': answer.Append("\\r"); break;
+                case '\t': answer.Append("\\t"); break;
+                case < ' ' or '\u2028' or '\u2029': answer.Append("\\u").Append(((int)c).ToString("x4")); break;
+                default: answer.Append(c); break;
+            }
+        }
+        answer.Append('"');
     }
 
     private static string Describe(JsonValueKind kind) => kind switch

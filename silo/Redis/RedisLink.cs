@@ -18,7 +18,7 @@ internal sealed class RedisLink : IDisposable
     {
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: true);
-        Input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
+        Input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
     }
 
     /// <summary>
@@ -81,9 +81,9 @@ internal sealed class RedisLink : IDisposable
         {
             _socket.Shutdown(SocketShutdown.Both);
         }
-        catch (SocketException)
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
-            // Already closed by the peer.
+            // Already reset by the peer; disposing below still releases it.
         }
 
         _stream.Dispose();

@@ -6,11 +6,16 @@ namespace ChatCluster.Tests.Tokenization;
 
 public sealed class ChatTemplateTests : IDisposable
 {
-    // Qwen 2's template, the ChatML layout our bundled model uses.
+    // The bundled model's template (training/export.py): plain ChatML. Jinja escapes are kept as the file has them.
     private const string ChatMLTemplate =
-        "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}{% endif %}"
-        + "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
-        + "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+        @"{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+        + @"{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+    // Qwen 2's template: ChatML with a default system message.
+    private const string QwenTemplate =
+        @"{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}{% endif %}"
+        + @"{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
+        + @"{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 
     private const string Llama3Template =
         "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + '<|eot_id|>' %}"
@@ -54,6 +59,17 @@ public sealed class ChatTemplateTests : IDisposable
         template.Encode([new(ChatMessage.User, "Hi")], addGenerationPrompt: false, ids);
         Assert.Equal("<|im_start|>user\nHi<|im_end|>\n", ChatMLTokenizer.Decode(ids.ToArray()));
         Assert.Equal([50258], template.StopTokenIds);
+    }
+
+    [Theory]
+    [InlineData(ChatMessage.User, "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")]
+    [InlineData(ChatMessage.System, "<|im_start|>system\nHi<|im_end|>\n<|im_start|>assistant\n")]
+    public void Qwens_default_system_message_opens_a_chat_that_has_none(string firstRole, string expected)
+    {
+        ChatTemplate template = LoadWithConfig(new { chat_template = QwenTemplate }, ChatMLTokenizer);
+        var ids = new List<int>();
+        template.Encode([new(firstRole, "Hi")], addGenerationPrompt: true, ids);
+        Assert.Equal(expected, ChatMLTokenizer.Decode(ids.ToArray()));
     }
 
     [Fact]

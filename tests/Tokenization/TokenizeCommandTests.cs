@@ -10,11 +10,7 @@ public sealed class TokenizeCommandTests
     [Fact]
     public void Encodes_one_json_string_per_line_to_one_array_of_ids_per_line()
     {
-        (int exitCode, string output, string error) = RunInProcess(decode: false, Lines(Gpt2ExpectedCases.All.Select(c => JsonSerializer.Serialize(c.Text))));
-        Assert.Equal("", error);
-        Assert.Equal(TokenizeCommand.Success, exitCode);
-        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(Gpt2ExpectedCases.All.Count, lines.Length);
+        string[] lines = RunOverAllCases(decode: false, c => JsonSerializer.Serialize(c.Text));
         for (int i = 0; i < lines.Length; i++)
             Assert.Equal(Gpt2ExpectedCases.All[i].Ids, JsonSerializer.Deserialize<int[]>(lines[i]));
     }
@@ -22,13 +18,20 @@ public sealed class TokenizeCommandTests
     [Fact]
     public void Decodes_one_array_of_ids_per_line_to_one_json_string_per_line()
     {
-        (int exitCode, string output, string error) = RunInProcess(decode: true, Lines(Gpt2ExpectedCases.All.Select(c => JsonSerializer.Serialize(c.Ids))));
-        Assert.Equal("", error);
-        Assert.Equal(TokenizeCommand.Success, exitCode);
-        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(Gpt2ExpectedCases.All.Count, lines.Length);
+        string[] lines = RunOverAllCases(decode: true, c => JsonSerializer.Serialize(c.Ids));
         for (int i = 0; i < lines.Length; i++)
             Assert.Equal(Gpt2ExpectedCases.All[i].Text, JsonSerializer.Deserialize<string>(lines[i]));
+    }
+
+    [Fact]
+    public void Decoded_strings_escape_what_json_requires_and_keep_the_rest_readable()
+    {
+        const string text = "nul\u0000 bell\u0007 quote\" backslash\\ tab\t line\u2028sep é 😀";
+        (int exitCode, string output, _) = RunInProcess(decode: true, JsonSerializer.Serialize(Gpt2TokenizerJson.Tokenizer.Encode(text)) + "\n");
+        Assert.Equal(TokenizeCommand.Success, exitCode);
+        Assert.Equal(text, JsonSerializer.Deserialize<string>(output));
+        Assert.Contains("é 😀", output);
+        Assert.Contains("\\u0000", output);
     }
 
     [Fact]
@@ -75,6 +78,7 @@ public sealed class TokenizeCommandTests
             (exitCode, output, error) = RunSilo($"tokenize --tokenizer {tokenizerPath} --decode", lines[0] + "\n");
             Assert.True(exitCode == 0, error);
             Assert.Equal("Hello, world! 😀", JsonSerializer.Deserialize<string>(output));
+            Assert.Contains("😀", output);
 
             (exitCode, _, error) = RunSilo($"tokenize --tokenizer {tokenizerPath} --decode", "[1, 2\n");
             Assert.Equal(1, exitCode);
@@ -90,6 +94,17 @@ public sealed class TokenizeCommandTests
         {
             File.Delete(tokenizerPath);
         }
+    }
+
+    /// <summary>Feeds one line per reference case; checks the run succeeded with one output line per case.</summary>
+    private static string[] RunOverAllCases(bool decode, Func<(string Text, int[] Ids), string> inputLine)
+    {
+        (int exitCode, string output, string error) = RunInProcess(decode, string.Join("\n", Gpt2ExpectedCases.All.Select(inputLine)) + "\n");
+        Assert.Equal("", error);
+        Assert.Equal(TokenizeCommand.Success, exitCode);
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(Gpt2ExpectedCases.All.Count, lines.Length);
+        return lines;
     }
 
     private static (int ExitCode, string Output, string Error) RunInProcess(bool decode, string input)
@@ -124,6 +139,4 @@ public sealed class TokenizeCommandTests
         }
         return (process.ExitCode, output.Result, error.Result);
     }
-
-    private static string Lines(IEnumerable<string> lines) => string.Join("\n", lines) + "\n";
 }

@@ -46,7 +46,9 @@ public sealed partial class BpeTokenizer
         RequireNullOrEmpty(model, "continuing_subword_prefix");
         RequireNullOrEmpty(model, "end_of_word_suffix");
         if (root.TryGetProperty("normalizer", out JsonElement normalizer) && normalizer.ValueKind != JsonValueKind.Null)
-            throw new InvalidDataException($"normalizer {normalizer.GetRawText()} is not supported (byte-level BPE needs none).");
+            // Qwen 2 asks for NFC, but with InvariantGlobalization (Directory.Build.props) string.Normalize leaves
+            // non-ASCII text unchanged, so running it would silently give other ids than the reference.
+            throw new InvalidDataException($"normalizer {normalizer.GetRawText()} is not supported (only none; NFC needs ICU, which invariant globalization turns off).");
         _ignoreMerges = model.TryGetProperty("ignore_merges", out JsonElement ignoreMerges) && ignoreMerges.ValueKind == JsonValueKind.True;
 
         _vocab = ReadVocabulary(Property(model, "vocab", "model"));

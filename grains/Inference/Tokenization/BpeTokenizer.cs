@@ -82,7 +82,9 @@ public sealed partial class BpeTokenizer
             return;
         }
 
-        // Split with "Isolated" behaviour: matches and the gaps between them are both pieces.
+        // Split with "Isolated" behaviour: matches and the gaps between them are both pieces. .NET's Regex sees a
+        // letter or digit beyond the BMP as two surrogates, so on such text another model's pattern can split
+        // differently from its reference (GPT-2's pattern never comes here: see Gpt2PreTokenizer).
         int gapStart = 0;
         foreach (ValueMatch match in _splitPattern.EnumerateMatches(text))
         {

@@ -1,4 +1,6 @@
+using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using ChatCluster.Grains;
 
 namespace ChatCluster.Inference.Tokenization;
@@ -8,12 +10,13 @@ namespace ChatCluster.Inference.Tokenization;
 /// <c>chat_template</c>, a Jinja program) lays it out. We do not run Jinja: the template is recognized as one of
 /// the known layouts, which is then produced directly.
 ///   ChatML (Qwen, our bundled model):  &lt;|im_start|&gt;{role}\n{content}&lt;|im_end|&gt;\n ... &lt;|im_start|&gt;assistant\n
+///     with Qwen's default system message when the template has one and the chat starts without a system message
 ///   Llama 3:  &lt;|begin_of_text|&gt; &lt;|start_header_id|&gt;{role}&lt;|end_header_id|&gt;\n\n{content, trimmed}&lt;|eot_id|&gt; ...
 /// Control tokens are inserted by id; roles and contents are encoded as ordinary text, so a user who types
 /// "&lt;|im_end|&gt;" gets those characters, never the control token. Each stretch of text between two control
 /// tokens is encoded as one string, as tokenizing the rendered template would.
 /// </summary>
-public sealed class ChatTemplate
+public sealed partial class ChatTemplate
 {
     private readonly BpeTokenizer _tokenizer;
     private readonly Layout _layout;
@@ -22,13 +25,15 @@ public sealed class ChatTemplate
     private readonly int _headerEnd;      // Llama 3: <|end_header_id|>
     private readonly int _beginOfText;    // Llama 3: <|begin_of_text|>
     private readonly int[] _stopTokenIds;
+    private readonly string? _defaultSystemMessage;
 
     private enum Layout { ChatML, Llama3 }
 
-    private ChatTemplate(BpeTokenizer tokenizer, Layout layout, string? eosToken)
+    private ChatTemplate(BpeTokenizer tokenizer, Layout layout, string? eosToken, string? defaultSystemMessage = null)
     {
         _tokenizer = tokenizer;
         _layout = layout;
+        _defaultSystemMessage = defaultSystemMessage;
         if (layout == Layout.ChatML)
         {
             _messageStart = ControlToken("<|im_start|>");
@@ -89,7 +94,7 @@ public sealed class ChatTemplate
     public static ChatTemplate FromTemplate(string template, BpeTokenizer tokenizer, string? eosToken)
     {
         if (template.Contains("<|im_start|>", StringComparison.Ordinal) && template.Contains("<|im_end|>", StringComparison.Ordinal))
-            return new ChatTemplate(tokenizer, Layout.ChatML, eosToken);
+            return new ChatTemplate(tokenizer, Layout.ChatML, eosToken, FindDefaultSystemMessage(template));
         if (template.Contains("<|start_header_id|>", StringComparison.Ordinal) && template.Contains("<|eot_id|>", StringComparison.Ordinal))
             return new ChatTemplate(tokenizer, Layout.Llama3, eosToken);
         string excerpt = template.Length <= 200 ? template : template[..200] + "...";
@@ -103,6 +108,8 @@ public sealed class ChatTemplate
     {
         if (_layout == Layout.Llama3)
             ids.Add(_beginOfText);
+        if (_defaultSystemMessage is not null && (messages.Count == 0 || messages[0].Role != ChatMessage.System))
+            AddChatMLMessage(ChatMessage.System, _defaultSystemMessage, ids);
         for (int i = 0; i < messages.Count; i++)
         {
             ChatMessage message = messages[i];
@@ -110,10 +117,7 @@ public sealed class ChatTemplate
                 throw new ArgumentException($"messages[{i}] has role \"{message.Role}\"; expected system, user or assistant.", nameof(messages));
             if (_layout == Layout.ChatML)
             {
-                ids.Add(_messageStart);
-                _tokenizer.Encode(string.Concat(message.Role, "\n", message.Content), ids);
-                ids.Add(_messageEnd);
-                _tokenizer.Encode("\n", ids);
+                AddChatMLMessage(message.Role, message.Content, ids);
             }
             else
             {
@@ -135,6 +139,44 @@ public sealed class ChatTemplate
             _tokenizer.Encode("\n\n", ids);
         }
     }
+
+    private void AddChatMLMessage(string role, string content, List<int> ids)
+    {
+        ids.Add(_messageStart);
+        _tokenizer.Encode(string.Concat(role, "\n", content), ids);
+        ids.Add(_messageEnd);
+        _tokenizer.Encode("\n", ids);
+    }
+
+    /// <summary>
+    /// Qwen's templates open a chat that has no system message with a fixed one:
+    /// <c>{% if messages[0]['role'] != 'system' %}{{ '&lt;|im_start|&gt;system\nYou are a helpful assistant.&lt;|im_end|&gt;\n' }}</c>.
+    /// Returns that message's text (the Jinja string literal unescaped), or null when the template has none.
+    /// </summary>
+    private static string? FindDefaultSystemMessage(string template)
+    {
+        if (!template.Contains("!= 'system'", StringComparison.Ordinal) && !template.Contains("!= \"system\"", StringComparison.Ordinal))
+            return null;
+        Match literal = DefaultSystemLiteral().Match(template);
+        if (!literal.Success)
+            return null;
+        string text = literal.Groups["text"].Value;
+        var unescaped = new StringBuilder(text.Length);
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (c == '\\' && i + 1 < text.Length)
+            {
+                c = text[++i] switch { 'n' => '\n', 't' => '\t', 'r' => '\r', char other => other };
+            }
+            unescaped.Append(c);
+        }
+        return unescaped.ToString();
+    }
+
+    // '<|im_start|>system\n{text}<|im_end|>\n' as a single-quoted Jinja literal; \n may be escaped or a real newline.
+    [GeneratedRegex(@"'<\|im_start\|>system(?:\\n|\n)(?<text>(?:[^'\\]|\\.)*?)<\|im_end\|>(?:\\n|\n)'")]
+    private static partial Regex DefaultSystemLiteral();
 
     private void AddLlama3Header(string role, List<int> ids)
     {

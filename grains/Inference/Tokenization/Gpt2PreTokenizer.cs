@@ -8,7 +8,7 @@ namespace ChatCluster.Inference.Tokenization;
 /// time, without a regex engine. Why not .NET's Regex: it classifies UTF-16 code units, so a letter or digit
 /// outside the Basic Multilingual Plane (𝐀, 𠀀, 𝟙) is two surrogates, neither \p{L} nor \p{N}, and "abc𝐀def"
 /// would split where GPT-2's reference (which matches code points) does not. This scanner classifies code
-/// points, and it is faster than the backtracking regex.
+/// points.
 /// Whitespace is Unicode White_Space (char.IsWhiteSpace), as in the Python and Rust references.
 /// </summary>
 internal static class Gpt2PreTokenizer
