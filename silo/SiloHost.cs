@@ -3,6 +3,7 @@ using ChatCluster.Gateway;
 using ChatCluster.Grains;
 using ChatCluster.Inference;
 using ChatCluster.Inference.Model;
+using ChatCluster.Inference.Scheduling;
 using ChatCluster.Silo.Redis;
 using ChatCluster.Silo.Runtime;
 using ChatCluster.Silo.Storage;
@@ -17,14 +18,26 @@ namespace ChatCluster.Silo;
 /// </summary>
 public static class SiloHost
 {
+    /// <summary>A node from serve's command line, built but not started (the tests' in-process servers).</summary>
+    public static Task<WebApplication> CreateAppAsync(string[] args) => CreateAppAsync(Commands.ServeCommand.Parse(args));
+
     public static async Task<WebApplication> CreateAppAsync(SiloOptions options, CancellationToken cancellationToken = default)
     {
+        if (options.MaxBatch < 1 || options.MaxQueue < 1)
+        {
+            throw new ArgumentException("--max-batch and --max-queue must be at least 1.");
+        }
+
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(options.Urls);
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
-        var engine = InferenceEngine.Load(options.Model, ExecutionDevice.Parse(options.Device));
+        var engine = InferenceEngine.Load(options.Model, ExecutionDevice.Parse(options.Device), new SchedulerOptions
+        {
+            MaxBatchRows = options.MaxBatch,
+            MaxQueuedRequests = options.MaxQueue,
+        });
         builder.Services.AddSingleton(engine);
         builder.Services.AddGrainRuntime();
         builder.Services.AddGrain<IInferenceGrain, InferenceGrain>();
@@ -43,6 +56,9 @@ public static class SiloHost
             ApiKeys = options.ApiKeys,
             KeysFile = options.KeysFile,
             AllowedOrigins = options.AllowedOrigins,
+            RequestsPerMinute = options.RequestsPerMinute,
+            MaxConcurrentStreamsPerKey = options.MaxStreamsPerKey,
+            MaxBeamWidth = Math.Min(Inference.Sampling.SamplingLimits.MaxBeamWidth, options.MaxBatch),
         });
         builder.Services.AddChatClusterTelemetry();
 

@@ -19,5 +19,17 @@ public sealed record SiloOptions
 
     public string Device { get; init; } = "cpu";
 
+    /// <summary>Rows decoded together at most (sequences, or beams); the scheduler's batch size.</summary>
+    public int MaxBatch { get; init; } = 32;
+
+    /// <summary>Requests that may wait for a row before callers get 429.</summary>
+    public int MaxQueue { get; init; } = 128;
+
+    /// <summary>Per API key (or client address, when keys are configured elsewhere); 0 = no limit.</summary>
+    public int RequestsPerMinute { get; init; } = 600;
+
+    /// <summary>Generations one key may run at once; 0 = no limit.</summary>
+    public int MaxStreamsPerKey { get; init; } = 32;
+
     public static string DefaultModel => Path.Combine(AppContext.BaseDirectory, "models", "chatcluster-tiny");
 }

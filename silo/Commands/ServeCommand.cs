@@ -15,27 +15,24 @@ internal static class ServeCommand
     private static readonly Option<string> KeysFile = new("--keys-file") { Description = "A file of API keys, one per line.", HelpName = "FILE" };
     private static readonly Option<string[]> CorsOrigins = new("--cors-origin") { Description = "A browser origin allowed to call the API (repeatable).", HelpName = "ORIGIN" };
     private static readonly Option<string> Device = new("--device") { Description = "cpu or cuda.", DefaultValueFactory = _ => "cpu" };
+    private static readonly Option<int> MaxBatch = new("--max-batch") { Description = "Most sequences (or beams) decoded together in one model step.", DefaultValueFactory = _ => 32 };
+    private static readonly Option<int> MaxQueue = new("--max-queue") { Description = "Requests that may wait for a batch row; beyond it callers get 429.", DefaultValueFactory = _ => 128 };
+    private static readonly Option<int> RequestsPerMinute = new("--requests-per-minute") { Description = "Per API key when keys are configured; 0 = no limit.", DefaultValueFactory = _ => 600 };
+    private static readonly Option<int> MaxStreamsPerKey = new("--max-streams-per-key") { Description = "Generations one API key may run at once; 0 = no limit.", DefaultValueFactory = _ => 32 };
+
+    private static readonly Option[] All = [Urls, Model, Redis, ApiKeys, KeysFile, CorsOrigins, Device, MaxBatch, MaxQueue, RequestsPerMinute, MaxStreamsPerKey];
 
     /// <summary>Adds the serve options and action to <paramref name="command"/> (the root, and the serve subcommand).</summary>
     public static T Configure<T>(T command) where T : Command
     {
-        foreach (var option in new Option[] { Urls, Model, Redis, ApiKeys, KeysFile, CorsOrigins, Device })
+        foreach (var option in All)
         {
             command.Options.Add(option);
         }
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            var options = new SiloOptions
-            {
-                Urls = parseResult.GetValue(Urls)!,
-                Model = parseResult.GetValue(Model) is { } model ? Path.GetFullPath(model) : SiloOptions.DefaultModel,
-                Redis = parseResult.GetValue(Redis),
-                ApiKeys = parseResult.GetValue(ApiKeys) ?? [],
-                KeysFile = parseResult.GetValue(KeysFile),
-                AllowedOrigins = parseResult.GetValue(CorsOrigins) ?? [],
-                Device = parseResult.GetValue(Device)!,
-            };
+            var options = ToOptions(parseResult);
             try
             {
                 await using var app = await SiloHost.CreateAppAsync(options, cancellationToken);
@@ -50,6 +47,34 @@ internal static class ServeCommand
         });
         return command;
     }
+
+    /// <summary>Parses serve's command line (as the tests' in-process servers do); throws on bad options.</summary>
+    public static SiloOptions Parse(string[] args)
+    {
+        var command = Configure(new RootCommand());
+        var result = command.Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", result.Errors.Select(e => e.Message)));
+        }
+
+        return ToOptions(result);
+    }
+
+    private static SiloOptions ToOptions(ParseResult parseResult) => new()
+    {
+        Urls = parseResult.GetValue(Urls)!,
+        Model = parseResult.GetValue(Model) is { } model ? Path.GetFullPath(model) : SiloOptions.DefaultModel,
+        Redis = parseResult.GetValue(Redis),
+        ApiKeys = parseResult.GetValue(ApiKeys) ?? [],
+        KeysFile = parseResult.GetValue(KeysFile),
+        AllowedOrigins = parseResult.GetValue(CorsOrigins) ?? [],
+        Device = parseResult.GetValue(Device)!,
+        MaxBatch = parseResult.GetValue(MaxBatch),
+        MaxQueue = parseResult.GetValue(MaxQueue),
+        RequestsPerMinute = parseResult.GetValue(RequestsPerMinute),
+        MaxStreamsPerKey = parseResult.GetValue(MaxStreamsPerKey),
+    };
 
     public static Command Create() => Configure(new Command("serve", "Serve the OpenAI API, the conversation API and the chat page (the default command)."));
 }
