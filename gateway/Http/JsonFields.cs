@@ -102,7 +102,7 @@ public static class JsonFields
 
         if (number < min || number > max)
         {
-            var range = max == long.MaxValue ? $"at least {min}" : $"between {min} and {max}";
+            var range = max >= int.MaxValue ? $"at least {min}" : $"between {min} and {max}";
             throw Invalid(param, $"must be {range}; got {number}");
         }
 
