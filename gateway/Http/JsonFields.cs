@@ -77,7 +77,9 @@ public static class JsonFields
             throw WrongType(param, value, "a number");
         }
 
+        // A literal beyond double's range (1e400) reads as infinity, which the range check below refuses.
         var number = value.GetDouble();
+
         var aboveMin = minExclusive ? number > min : number >= min;
         if (!aboveMin || number > max)
         {
