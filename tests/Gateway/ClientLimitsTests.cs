@@ -52,6 +52,25 @@ public sealed class ClientLimitsTests
     }
 
     [Fact]
+    public void Callers_of_an_open_server_are_not_limited_where_a_key_would_be()
+    {
+        using var limits = new ClientLimits(new GatewayOptions { ModelId = "m", RequestsPerMinute = 1, MaxConcurrentStreamsPerKey = 1 });
+
+        for (var i = 0; i < 5; i++)
+        {
+            limits.AcquireRequest(null);
+        }
+
+        using var first = limits.AcquireStream(null);
+        using var second = limits.AcquireStream(null);
+        limits.AcquireRequest("keyed");
+        using var keyedStream = limits.AcquireStream("keyed");
+
+        Assert.Throws<ApiException>(() => limits.AcquireRequest("keyed"));
+        Assert.Throws<ApiException>(() => limits.AcquireStream("keyed"));
+    }
+
+    [Fact]
     public void Zero_turns_both_limits_off()
     {
         using var limits = new ClientLimits(new GatewayOptions { ModelId = "m", RequestsPerMinute = 0, MaxConcurrentStreamsPerKey = 0 });

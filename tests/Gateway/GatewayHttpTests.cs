@@ -152,6 +152,18 @@ public sealed class GatewayHttpTests
     }
 
     [Fact]
+    public async Task An_open_server_applies_no_rate_limit()
+    {
+        await using var host = await GatewayTestHost.StartAsync(new GatewayOptions { ModelId = "tiny", RequestsPerMinute = 1 });
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await host.Client.SendAsync(Post("/v1/chat/completions", "{", authorization: null));
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task With_keys_the_log_says_how_many_and_never_the_keys()
     {
         await using var host = await GatewayTestHost.StartAsync(KeyedOptions);
