@@ -15,10 +15,10 @@ public sealed record GatewayOptions
     /// <summary>Origins allowed to call the API from a browser (CORS); empty sends no CORS headers at all.</summary>
     public IReadOnlyList<string> AllowedOrigins { get; init; } = [];
 
-    /// <summary>Requests per minute per key (per client address when open); 0 turns the rate limit off.</summary>
+    /// <summary>Requests per minute per key; 0 turns the rate limit off. An open server (no keys) is not limited.</summary>
     public int RequestsPerMinute { get; init; } = 600;
 
-    /// <summary>Generations (streamed or not) one key may have running at once; 0 turns the cap off.</summary>
+    /// <summary>Generations (streamed or not) one key may have running at once; 0 turns the cap off. An open server is not limited.</summary>
     public int MaxConcurrentStreamsPerKey { get; init; } = 32;
 
     /// <summary>Largest request body read; a larger one gets 413 before any of it is parsed.</summary>

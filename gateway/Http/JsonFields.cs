@@ -77,7 +77,9 @@ public static class JsonFields
             throw WrongType(param, value, "a number");
         }
 
+        // A literal beyond double's range (1e400) reads as infinity, which the range check below refuses.
         var number = value.GetDouble();
+
         var aboveMin = minExclusive ? number > min : number >= min;
         if (!aboveMin || number > max)
         {
@@ -102,7 +104,7 @@ public static class JsonFields
 
         if (number < min || number > max)
         {
-            var range = max == long.MaxValue ? $"at least {min}" : $"between {min} and {max}";
+            var range = max >= int.MaxValue ? $"at least {min}" : $"between {min} and {max}";
             throw Invalid(param, $"must be {range}; got {number}");
         }
 

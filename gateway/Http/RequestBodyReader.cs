@@ -44,6 +44,13 @@ public static class RequestBodyReader
         {
             throw new ApiException(ErrorMapping.ToApiError(json));
         }
+        catch (InvalidOperationException)
+        {
+            // The duplicate-name check decodes every property name; a name written as an unpaired \uD800-style
+            // escape is well-formed JSON but has no text, and the decoder says so with this exception.
+            throw new ApiException(ApiError.Invalid(
+                "The request body is not valid JSON: a property name holds an invalid \\u escape (an unpaired surrogate)."));
+        }
     }
 
     private static async Task<byte[]> ReadCappedAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)

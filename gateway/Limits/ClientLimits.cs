@@ -44,10 +44,10 @@ public sealed class ClientLimits : IDisposable
         }
     }
 
-    /// <summary>Takes one request from <paramref name="limitKey"/>'s bucket, or throws a 429.</summary>
-    public void AcquireRequest(string limitKey)
+    /// <summary>Takes one request from <paramref name="limitKey"/>'s bucket, or throws a 429; a null key is not limited.</summary>
+    public void AcquireRequest(string? limitKey)
     {
-        if (_requests is null)
+        if (_requests is null || limitKey is null)
         {
             return;
         }
@@ -62,10 +62,10 @@ public sealed class ClientLimits : IDisposable
         }
     }
 
-    /// <summary>Holds one of <paramref name="limitKey"/>'s generation slots until disposed, or throws a 429.</summary>
-    public IDisposable AcquireStream(string limitKey)
+    /// <summary>Holds one of <paramref name="limitKey"/>'s generation slots until disposed, or throws a 429; a null key is not limited.</summary>
+    public IDisposable AcquireStream(string? limitKey)
     {
-        if (_streams is null)
+        if (_streams is null || limitKey is null)
         {
             return NoLease.Instance;
         }

@@ -26,8 +26,7 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, C
     {
         if (keys.IsOpen)
         {
-            var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-            return new CallerIdentity(ApiKeyStore.OpenOwner, address);
+            return new CallerIdentity(ApiKeyStore.OpenOwner, LimitKey: null);
         }
 
         string? authorization = context.Request.Headers[HeaderNames.Authorization];

@@ -83,7 +83,7 @@ public sealed class InferenceEngine : IDisposable
         activity?.SetTag("gen_ai.usage.input_tokens", prompt.Length);
         var startedAt = Stopwatch.GetTimestamp();
         var sequence = _scheduler.Submit(new GenerationJob(prompt, request.Sampling, request.CacheKey, dropped));
-        using var registration = cancellationToken.Register(static s => ((Sequence)s!).RequestCancel(), sequence);
+        using var registration = cancellationToken.Register(() => _scheduler.Cancel(sequence));
         var first = true;
         try
         {
@@ -108,7 +108,7 @@ public sealed class InferenceEngine : IDisposable
         finally
         {
             // A reader that stops early (disconnect, break) ends the sequence; after a normal end this is a no-op.
-            sequence.RequestCancel();
+            _scheduler.Cancel(sequence);
         }
     }
 

@@ -62,14 +62,16 @@ public sealed class BatchSchedulerTests
         await AsyncTimeouts.UntilAsync(() => leaves.Generated > 3, "the sequence decodes");
 
         var generatedAtCancel = leaves.Generated;
-        leaves.RequestCancel();
+        harness.Scheduler.Cancel(leaves);
         var cancelled = await SchedulerHarness.ReadAsync(leaves);
 
         // Each step gives a running sequence one token: the step in flight may finish, the next frees the row.
         Assert.Equal(FinishReason.Cancelled, cancelled.Finish);
         Assert.True(leaves.Generated - generatedAtCancel <= 1, $"{leaves.Generated - generatedAtCancel} tokens after the cancel");
+        Assert.Equal(1, harness.Scheduler.CancelledSequences);
+        Assert.InRange(harness.Scheduler.MaxCancelLatencySteps, 0, 1);
         await AsyncTimeouts.UntilAsync(() => harness.Scheduler.ActiveRows <= 1, "the row is freed");
-        keeps.RequestCancel();
+        harness.Scheduler.Cancel(keeps);
     }
 
     [Fact]
@@ -96,7 +98,7 @@ public sealed class BatchSchedulerTests
         Assert.NotEmpty(refused);
         Assert.InRange(accepted.Count, 2, 3);
         Assert.Contains("try again", refused[0].Message);
-        accepted.ForEach(s => s.RequestCancel());
+        accepted.ForEach(harness.Scheduler.Cancel);
     }
 
     [Fact]
@@ -114,7 +116,7 @@ public sealed class BatchSchedulerTests
         // 60 prompt tokens in chunks of 8 take 8 steps, and each of them also decoded the running stream.
         Assert.True(harness.Scheduler.Steps - stepsBefore >= 8, $"prefill took {harness.Scheduler.Steps - stepsBefore} steps");
         Assert.True(running.Generated - generatedBefore >= 7, $"the running stream got {running.Generated - generatedBefore} tokens meanwhile");
-        running.RequestCancel();
+        harness.Scheduler.Cancel(running);
     }
 
     [Fact]

@@ -62,6 +62,8 @@ public sealed partial class BatchScheduler : IDisposable
     private long _steps;
     private long _prefilledTokens;
     private long _loopAllocatedBytes;
+    private long _maxCancelLatencySteps;
+    private long _cancelledSequences;
 
     /// <summary>Rows decoding now (read from any thread; for metrics and tests).</summary>
     public int ActiveRows => Volatile.Read(ref _activeRows);
@@ -74,6 +76,18 @@ public sealed partial class BatchScheduler : IDisposable
 
     /// <summary>Bytes the loop thread allocated in its steps since start (the decode path's own allocations).</summary>
     public long LoopAllocatedBytes => Interlocked.Read(ref _loopAllocatedBytes);
+
+    /// <summary>
+    /// The most steps that passed between a running sequence's cancellation and the freeing of its rows:
+    /// 1 means the step in flight finished and the next one freed them.
+    /// </summary>
+    public long MaxCancelLatencySteps => Interlocked.Read(ref _maxCancelLatencySteps);
+
+    /// <summary>Running sequences ended by cancellation (a caller that went away or stopped reading).</summary>
+    public long CancelledSequences => Interlocked.Read(ref _cancelledSequences);
+
+    /// <summary>Asks for a sequence to end (any thread); its rows are freed at the start of the next step.</summary>
+    internal void Cancel(Sequence sequence) => sequence.RequestCancel(Steps);
 
     /// <summary>Requests waiting in the queue.</summary>
     public int QueuedRequests => _queue.Reader.Count;
@@ -149,9 +163,15 @@ public sealed partial class BatchScheduler : IDisposable
         var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         foreach (var s in _batch.Sequences)
         {
-            if (s.CancelRequested)
+            if (s.CancelRequested && !s.IsDone)
             {
                 s.Cancel();
+                Interlocked.Increment(ref _cancelledSequences);
+                var latency = Steps - s.CancelRequestedAtStep;
+                if (latency > _maxCancelLatencySteps)
+                {
+                    Interlocked.Exchange(ref _maxCancelLatencySteps, latency);
+                }
             }
         }
 

@@ -21,6 +21,7 @@ internal sealed class Sequence
     private readonly HashSet<int> _endTokens;
     private readonly int _contextWindow;
     private volatile bool _cancelRequested;
+    private long _cancelRequestedAtStep = -1;
 
     public Sequence(GenerationJob job, BpeTokenizer tokenizer, IReadOnlyList<int> endTokens, int vocabSize, int contextWindow)
     {
@@ -78,8 +79,18 @@ internal sealed class Sequence
 
     public bool IsDone => State is SequenceState.Finished or SequenceState.Cancelled;
 
-    /// <summary>Called by the reader's side (any thread): the loop drops the sequence at its next step.</summary>
-    public void RequestCancel() => _cancelRequested = true;
+    /// <summary>Steps the scheduler had completed when cancellation was asked for (-1: never asked).</summary>
+    public long CancelRequestedAtStep => Interlocked.Read(ref _cancelRequestedAtStep);
+
+    /// <summary>
+    /// Called by the reader's side (any thread), with the scheduler's completed step count: the loop drops the
+    /// sequence at the start of its next step.
+    /// </summary>
+    public void RequestCancel(long completedSteps)
+    {
+        Interlocked.CompareExchange(ref _cancelRequestedAtStep, completedSteps, -1);
+        _cancelRequested = true;
+    }
 
     /// <summary>Takes a token picked by the sampler; finishes the sequence if it ends here.</summary>
     public void Accept(int token)
