@@ -28,5 +28,5 @@ public sealed record GatewayOptions
     public int MaxChoices { get; init; } = 8;
 
     /// <summary>Largest <c>beam_width</c>; each beam is a sequence in the batch.</summary>
-    public int MaxBeamWidth { get; init; } = 8;
+    public int MaxBeamWidth { get; init; } = Inference.Sampling.SamplingLimits.MaxBeamWidth;
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ChatCluster.Grains;
+using ChatCluster.Inference.Sampling;
 
 namespace ChatCluster.Gateway.Http;
 
@@ -9,8 +10,6 @@ namespace ChatCluster.Gateway.Http;
 /// </summary>
 internal sealed class SamplingFields(GatewayOptions options)
 {
-    private const int MaxStopStrings = 4;
-
     private float? _temperature;
     private float? _topP;
     private int? _topK;
@@ -39,7 +38,7 @@ internal sealed class SamplingFields(GatewayOptions options)
         switch (name)
         {
             case "temperature":
-                _temperature = JsonFields.Number(value, name, 0, 2);
+                _temperature = JsonFields.Number(value, name, 0, SamplingLimits.MaxTemperature);
                 break;
             case "top_p":
                 _topP = JsonFields.Number(value, name, 0, 1, minExclusive: true);
@@ -48,7 +47,7 @@ internal sealed class SamplingFields(GatewayOptions options)
                 _topK = (int)JsonFields.Integer(value, name, 0, int.MaxValue);
                 break;
             case "repetition_penalty":
-                _repetitionPenalty = JsonFields.Number(value, name, 0, 2, minExclusive: true);
+                _repetitionPenalty = JsonFields.Number(value, name, 0, SamplingLimits.MaxRepetitionPenalty, minExclusive: true);
                 break;
             case "seed":
                 _seed = JsonFields.Integer(value, name, long.MinValue, long.MaxValue);
@@ -110,9 +109,9 @@ internal sealed class SamplingFields(GatewayOptions options)
         }
 
         var count = value.GetArrayLength();
-        if (count > MaxStopStrings)
+        if (count > SamplingLimits.MaxStopStrings)
         {
-            throw JsonFields.Invalid("stop", $"at most {MaxStopStrings} stop strings are allowed; got {count}");
+            throw JsonFields.Invalid("stop", $"at most {SamplingLimits.MaxStopStrings} stop strings are allowed; got {count}");
         }
 
         var stops = new string[count];

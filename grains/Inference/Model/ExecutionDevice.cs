@@ -68,7 +68,16 @@ public sealed record ExecutionDevice(string Name, string? CudaProviderPath)
         {
             if (!_cudaRegistered)
             {
-                env.RegisterExecutionProviderLibrary("CUDA", providerPath);
+                try
+                {
+                    env.RegisterExecutionProviderLibrary("CUDA", providerPath);
+                }
+                catch (OnnxRuntimeException e)
+                {
+                    throw new InvalidOperationException(
+                        $"--device cuda: the CUDA provider could not be loaded ({e.Message}). It needs an NVIDIA driver, CUDA 13, cuBLAS 13 and cuDNN 9 on LD_LIBRARY_PATH.", e);
+                }
+
                 _cudaRegistered = true;
             }
         }

@@ -2,18 +2,23 @@ using ChatCluster.Grains;
 
 namespace ChatCluster.Inference.Sampling;
 
-/// <summary>The ranges the engine accepts, checked once per request; messages name the API's parameter.</summary>
+/// <summary>
+/// The ranges the engine accepts, checked once per request; messages name the API's parameter. The gateway's
+/// JSON parser uses the same constants, so a range is stated once.
+/// </summary>
 public static class SamplingLimits
 {
+    public const float MaxTemperature = 2;
+    public const float MaxRepetitionPenalty = 2;
     public const int MaxBeamWidth = 8;
     public const int MaxStopStrings = 4;
 
     public static void Validate(SamplingParameters p)
     {
-        Check(float.IsFinite(p.Temperature) && p.Temperature is >= 0 and <= 2, "temperature", $"temperature must be between 0 and 2; got {p.Temperature}.");
+        Check(float.IsFinite(p.Temperature) && p.Temperature is >= 0 and <= MaxTemperature, "temperature", $"temperature must be between 0 and {MaxTemperature}; got {p.Temperature}.");
         Check(float.IsFinite(p.TopP) && p.TopP is > 0 and <= 1, "top_p", $"top_p must be greater than 0 and at most 1; got {p.TopP}.");
         Check(p.TopK >= 0, "top_k", $"top_k must be 0 (off) or positive; got {p.TopK}.");
-        Check(float.IsFinite(p.RepetitionPenalty) && p.RepetitionPenalty is > 0 and <= 2, "repetition_penalty", $"repetition_penalty must be greater than 0 and at most 2; got {p.RepetitionPenalty}.");
+        Check(float.IsFinite(p.RepetitionPenalty) && p.RepetitionPenalty is > 0 and <= MaxRepetitionPenalty, "repetition_penalty", $"repetition_penalty must be greater than 0 and at most {MaxRepetitionPenalty}; got {p.RepetitionPenalty}.");
         Check(p.MaxTokens is null or >= 1, "max_tokens", $"max_tokens must be at least 1; got {p.MaxTokens}.");
         Check(p.BeamWidth is >= 1 and <= MaxBeamWidth, "beam_width", $"beam_width must be between 1 and {MaxBeamWidth}; got {p.BeamWidth}.");
         Check(p.Stop.Count <= MaxStopStrings, "stop", $"stop takes at most {MaxStopStrings} strings; got {p.Stop.Count}.");

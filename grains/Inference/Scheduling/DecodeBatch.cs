@@ -12,12 +12,14 @@ namespace ChatCluster.Inference.Scheduling;
 internal sealed class DecodeBatch(DecoderModel model)
 {
     private readonly List<Sequence> _sequences = [];
+    private readonly List<Sequence> _kept = [];
     private readonly ModelStepBuffers _io = new();
     private KvCache _cache = new(model.KvShape);
     private KvCache _spare = new(model.KvShape);
     private KvCache _beamScratch = new(model.KvShape);
 
-    public IReadOnlyList<Sequence> Sequences => _sequences;
+    /// <summary>The sequences with rows, in row order (a List, so that the loop's foreach does not box an enumerator).</summary>
+    public List<Sequence> Sequences => _sequences;
 
     public int Rows { get; private set; }
 
@@ -55,7 +57,8 @@ internal sealed class DecodeBatch(DecoderModel model)
         _spare.Resize(rows, length);
         var target = 0;
         var source = 0;
-        var kept = new List<Sequence>(rows);
+        var kept = _kept;
+        kept.Clear();
         foreach (var s in _sequences)
         {
             if (!s.IsDone)
