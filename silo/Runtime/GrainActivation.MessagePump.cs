@@ -1,3 +1,4 @@
+using System.Diagnostics;
 namespace ChatCluster.Silo.Runtime;
 
 internal sealed partial class GrainActivation
@@ -82,8 +83,16 @@ internal sealed partial class GrainActivation
 
     private async Task RunTurnAsync(GrainMessage message)
     {
-        // The grain's exception belongs to the caller (EndTurn hands it over); here only the turn's end counts.
-        await message.StartTurn(_grain!).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        // One span per turn, a child of the caller's: the request's trace goes on through the grain (and any
+        // grain it calls) to the inference batch. Without a listener StartActivity returns null.
+        using (var activity = GrainTelemetry.Source.StartActivity(GrainTelemetry.TurnName(message.Method), ActivityKind.Internal, message.CallerContext))
+        {
+            activity?.SetTag("chatcluster.grain.id", Id.ToString());
+
+            // The grain's exception belongs to the caller (EndTurn hands it over); here only the turn's end counts.
+            await message.StartTurn(_grain!).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
         lock (_lock)
         {
             if (--_running == 0)

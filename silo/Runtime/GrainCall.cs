@@ -8,7 +8,7 @@ namespace ChatCluster.Silo.Runtime;
 /// <see cref="Task{TResult}"/>.Unwrap), so its result, exception objects and cancellation arrive unchanged.
 /// </summary>
 /// <typeparam name="TTask"><see cref="Task"/> or <see cref="Task{TResult}"/>.</typeparam>
-internal abstract class GrainCall<TTask>(MethodInfo method, object?[] arguments) : GrainMessage
+internal abstract class GrainCall<TTask>(MethodInfo method, object?[] arguments) : GrainMessage(method)
     where TTask : Task
 {
     private readonly TaskCompletionSource<TTask> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -20,8 +20,8 @@ internal abstract class GrainCall<TTask>(MethodInfo method, object?[] arguments)
     {
         try
         {
-            _turn = ToTask(method.Invoke(grain, BindingFlags.DoNotWrapExceptions, null, arguments, null))
-                ?? throw new InvalidOperationException($"{method.DeclaringType?.Name}.{method.Name} returned null instead of a task.");
+            _turn = ToTask(Method.Invoke(grain, BindingFlags.DoNotWrapExceptions, null, arguments, null))
+                ?? throw new InvalidOperationException($"{Method.DeclaringType?.Name}.{Method.Name} returned null instead of a task.");
         }
         catch (Exception exception)
         {

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Reflection;
 using ChatCluster.Grains;
 
 namespace ChatCluster.Silo.Runtime;
@@ -7,8 +9,14 @@ namespace ChatCluster.Silo.Runtime;
 /// does its own bookkeeping, and only then ends the turn, so a caller that sees its call complete knows the
 /// activation has already taken the turn back.
 /// </summary>
-internal abstract class GrainMessage
+internal abstract class GrainMessage(MethodInfo method)
 {
+    /// <summary>The interface method called.</summary>
+    public MethodInfo Method { get; } = method;
+
+    /// <summary>The caller's trace context, taken when the call is made, so the turn's span is its child.</summary>
+    public ActivityContext CallerContext { get; } = Activity.Current?.Context ?? default;
+
     /// <summary>Runs the call on the grain; the returned task completes when the turn is over. Never throws.</summary>
     public abstract Task StartTurn(Grain grain);
 

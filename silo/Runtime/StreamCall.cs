@@ -32,6 +32,7 @@ internal sealed class StreamCall<T> : GrainMessage, IAsyncEnumerator<T>
 
     /// <param name="arguments">This enumeration's own copy: its cancellation token argument is replaced.</param>
     public StreamCall(GrainReference target, GrainMethod method, object?[] arguments, CancellationToken enumeratorToken)
+        : base(method.Method)
     {
         _target = target;
         _method = method.Method;

@@ -27,7 +27,7 @@ public static class TelemetryServiceCollectionExtensions
             serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId);
         var tracer = Sdk.CreateTracerProviderBuilder()
             .SetResourceBuilder(resource)
-            .AddSource(InferenceTelemetry.SourceName, "ChatCluster.Grains", "ChatCluster.Gateway", "Microsoft.AspNetCore.Hosting", "System.Net.Http")
+            .AddSource(InferenceTelemetry.SourceName, Runtime.GrainTelemetry.SourceName, "Microsoft.AspNetCore", "System.Net.Http")
             .AddOtlpExporter()
             .Build();
         var meter = Sdk.CreateMeterProviderBuilder()

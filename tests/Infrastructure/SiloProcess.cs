@@ -36,7 +36,10 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<SiloProcess> StartAsync(params string[] arguments)
+    public static Task<SiloProcess> StartAsync(params string[] arguments) => StartAsync(new Dictionary<string, string>(), arguments);
+
+    /// <summary>Starts a silo with extra environment variables (OTEL_*, say).</summary>
+    public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet")
@@ -44,6 +47,11 @@ public sealed class SiloProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ChatCluster.Silo.dll"));
         foreach (var a in arguments.Concat(["--urls", $"http://127.0.0.1:{port}"]))
         {

@@ -1,0 +1,100 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using ChatCluster.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ChatCluster.Tests.Telemetry;
+
+/// <summary>
+/// OpenTelemetry as an operator would see it: a real silo process configured only by OTEL_* variables exports
+/// over OTLP/HTTP to a receiver the test runs, and one conversation turn arrives as one trace through the
+/// gateway, the grains and the inference batch.
+/// </summary>
+public sealed class TracingTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    [Fact]
+    public async Task The_grain_turns_and_the_inference_span_are_children_of_the_request_span()
+    {
+        var spans = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = static source => source.Name is "Microsoft.AspNetCore" or "ChatCluster.Grains" or "ChatCluster.Inference",
+            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        var created = await server.Client.PostAsJsonAsync("/v1/conversations", new { system = "Be brief." });
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        (await server.Client.PostAsJsonAsync($"/v1/conversations/{id}/messages", new { content = "Define dog", max_tokens = 4 })).EnsureSuccessStatusCode();
+
+        // The conversation turn's span, then its trace: the request that carried it, and what it called.
+        Activity? send = null;
+        await AsyncTimeouts.UntilAsync(
+            () => (send = spans.FirstOrDefault(a => a.DisplayName == "grain IConversationGrain.SendAsync"
+                && (a.GetTagItem("chatcluster.grain.id") as string ?? "").EndsWith(id, StringComparison.Ordinal))) is not null
+                && spans.Any(a => a.SpanId == send.ParentSpanId),
+            "the turn and its request span end");
+        var trace = spans.Where(a => a.TraceId == send!.TraceId).ToList();
+        var request = Assert.Single(trace, a => a.SpanId == send!.ParentSpanId);
+        Assert.Equal("Microsoft.AspNetCore.Hosting.HttpRequestIn", request.OperationName);
+        var chat = Assert.Single(trace, a => a.DisplayName == "grain IInferenceGrain.ChatAsync");
+        var inference = Assert.Single(trace, a => a.DisplayName == "inference.chat");
+
+        // request → conversation turn → inference grain turn → the engine's span.
+        Assert.Equal(send!.SpanId, chat.ParentSpanId);
+        Assert.Equal(chat.SpanId, inference.ParentSpanId);
+        Assert.NotNull(inference.GetTagItem("gen_ai.usage.output_tokens"));
+    }
+
+    [Fact]
+    public async Task A_conversation_turn_is_exported_as_one_trace_from_gateway_to_grain_to_batch()
+    {
+        var received = new ConcurrentQueue<byte[]>();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var receiver = builder.Build();
+        receiver.MapPost("/v1/traces", async (HttpRequest request) =>
+        {
+            using var body = new MemoryStream();
+            await request.Body.CopyToAsync(body);
+            received.Enqueue(body.ToArray());
+            return Results.Ok();
+        });
+        receiver.MapPost("/v1/metrics", static () => Results.Ok());
+        await receiver.StartAsync();
+        var endpoint = receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+        await using var silo = await SiloProcess.StartAsync(
+            new Dictionary<string, string>
+            {
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint,
+                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+                ["OTEL_SERVICE_NAME"] = "silo-under-test",
+                ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+            },
+            "--model", TestPaths.TinyModel);
+
+        var created = await silo.Client.PostAsJsonAsync("/v1/conversations", new { system = "Be brief." });
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var reply = await silo.Client.PostAsJsonAsync($"/v1/conversations/{id}/messages", new { content = "What does cat mean?", max_tokens = 4 });
+        reply.EnsureSuccessStatusCode();
+
+        // OTLP protobuf carries span names and resource attributes as UTF-8 strings.
+        string[] expected = ["silo-under-test", "grain IConversationGrain.SendAsync", "grain IInferenceGrain.ChatAsync", "inference.chat", "Microsoft.AspNetCore.Hosting.HttpRequestIn"];
+        await AsyncTimeouts.UntilAsync(
+            () => expected.All(name => received.Any(batch => Contains(batch, name))),
+            "every span of the turn is exported",
+            TimeSpan.FromSeconds(30));
+    }
+
+    private static bool Contains(byte[] haystack, string text) => haystack.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0;
+}
