@@ -19,6 +19,7 @@ internal sealed class SamplingFields(GatewayOptions options)
     private int? _maxCompletionTokens;
     private string[]? _stop;
     private int? _beamWidth;
+    private Dictionary<int, float>? _logitBias;
 
     /// <summary>Whether any sampling field was present (and not null).</summary>
     public bool Any { get; private set; }
@@ -61,6 +62,9 @@ internal sealed class SamplingFields(GatewayOptions options)
             case "stop":
                 _stop = ReadStop(value);
                 break;
+            case "logit_bias":
+                _logitBias = ReadLogitBias(value);
+                break;
             case "beam_width":
                 _beamWidth = (int)JsonFields.Integer(value, name, 1, options.MaxBeamWidth);
                 break;
@@ -90,11 +94,34 @@ internal sealed class SamplingFields(GatewayOptions options)
             MaxTokens = _maxCompletionTokens ?? _maxTokens,
             Stop = _stop ?? [],
             BeamWidth = BeamWidth,
+            LogitBias = _logitBias ?? defaults.LogitBias,
         };
     }
 
     private static bool IsSamplingField(string name) => name is "temperature" or "top_p" or "top_k" or "repetition_penalty"
-        or "seed" or "max_tokens" or "max_completion_tokens" or "stop" or "beam_width";
+        or "seed" or "max_tokens" or "max_completion_tokens" or "stop" or "beam_width" or "logit_bias";
+
+    /// <summary>OpenAI's shape: an object from token id (as a string) to a bias between -100 and 100.</summary>
+    private static Dictionary<int, float> ReadLogitBias(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            throw JsonFields.WrongType("logit_bias", value, "an object mapping token ids to numbers");
+        }
+
+        var biases = new Dictionary<int, float>();
+        foreach (var entry in value.EnumerateObject())
+        {
+            if (!int.TryParse(entry.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id))
+            {
+                throw JsonFields.Invalid("logit_bias", $"keys must be token ids; '{entry.Name}' is not one");
+            }
+
+            biases[id] = JsonFields.Number(entry.Value, $"logit_bias.{entry.Name}", -SamplingLimits.MaxLogitBias, SamplingLimits.MaxLogitBias);
+        }
+
+        return biases;
+    }
 
     private static string[] ReadStop(JsonElement value)
     {

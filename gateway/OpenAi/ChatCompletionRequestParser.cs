@@ -23,7 +23,6 @@ public static class ChatCompletionRequestParser
             && v.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.ValueEquals("text"),
         ["logprobs"] = IsEmpty,
         ["top_logprobs"] = IsEmpty,
-        ["logit_bias"] = IsEmpty,
         ["frequency_penalty"] = IsEmpty,
         ["presence_penalty"] = IsEmpty,
         ["audio"] = IsEmpty,

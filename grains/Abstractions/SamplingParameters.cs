@@ -27,6 +27,12 @@ public sealed record SamplingParameters
     /// <summary>Generation stops when the decoded text contains one of these; the stop string is not returned.</summary>
     public IReadOnlyList<string> Stop { get; init; } = [];
 
+    /// <summary>
+    /// Added to the logits of these token ids before anything else (OpenAI's logit_bias, -100 to 100): -100
+    /// bans a token, 100 all but forces it.
+    /// </summary>
+    public IReadOnlyDictionary<int, float> LogitBias { get; init; } = new Dictionary<int, float>();
+
     /// <summary>Beam search with this many beams; 1 = off.</summary>
     public int BeamWidth { get; init; } = 1;
 

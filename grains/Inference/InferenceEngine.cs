@@ -71,7 +71,7 @@ public sealed class InferenceEngine : IDisposable
     /// </summary>
     public async IAsyncEnumerable<ChatDelta> ChatAsync(ChatRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        SamplingLimits.Validate(request.Sampling);
+        SamplingLimits.Validate(request.Sampling, Model.VocabSize);
         if (request.Sampling.BeamWidth > _scheduler.Options.MaxBatchRows)
         {
             throw new InvalidRequestException($"beam_width must be at most {_scheduler.Options.MaxBatchRows} on this server.", "beam_width");

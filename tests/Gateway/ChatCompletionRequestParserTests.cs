@@ -69,7 +69,9 @@ public sealed class ChatCompletionRequestParserTests
         { $$$"""{"model":"tiny","messages":{{{Hello}}},"response_format":{"type":"json_object"}}""", 400, "response_format", "not supported" },
         { $$$"""{"model":"tiny","messages":{{{Hello}}},"logprobs":true}""", 400, "logprobs", "not supported" },
         { $$$"""{"model":"tiny","messages":{{{Hello}}},"presence_penalty":0.5}""", 400, "presence_penalty", "not supported" },
-        { $$$"""{"model":"tiny","messages":{{{Hello}}},"logit_bias":{"50256":-100}}""", 400, "logit_bias", "not supported" },
+        { $$$"""{"model":"tiny","messages":{{{Hello}}},"logit_bias":{"end":-100}}""", 400, "logit_bias", "token ids" },
+        { $$$"""{"model":"tiny","messages":{{{Hello}}},"logit_bias":{"5":-101}}""", 400, "logit_bias.5", "between" },
+        { $$$"""{"model":"tiny","messages":{{{Hello}}},"logit_bias":[1]}""", 400, "logit_bias", "object" },
         { $$$"""{"model":"tiny","messages":{{{Hello}}},"wizardry":1}""", 400, "wizardry", "unrecognized request argument 'wizardry'" },
     };
 

@@ -81,6 +81,28 @@ public sealed class InferenceEngineTests : IDisposable
         Assert.Contains(param, error.Message);
     }
 
+    [Fact]
+    public async Task Logit_bias_is_checked_against_the_vocabulary()
+    {
+        var sampling = new SamplingParameters { LogitBias = new Dictionary<int, float> { [_engine.Model.VocabSize] = -100 } };
+        var error = await Assert.ThrowsAsync<InvalidRequestException>(() =>
+            Collect(new ChatRequest { Messages = [new ChatMessage("user", "hi")], Sampling = sampling }));
+        Assert.Equal("logit_bias", error.Param);
+    }
+
+    [Fact]
+    public async Task Banning_the_end_tokens_makes_the_reply_run_to_its_limit()
+    {
+        var ban = _engine.EndTokenIds.ToDictionary(id => id, _ => -100f);
+        var deltas = await Collect(new ChatRequest
+        {
+            Messages = [new ChatMessage("user", "Define cat")],
+            Sampling = new() { Temperature = 0, MaxTokens = 40, LogitBias = ban },
+        });
+        Assert.Equal(FinishReason.Length, deltas[^1].Finish);
+        Assert.Equal(40, deltas[^1].CompletionTokens);
+    }
+
     public void Dispose() => _engine.Dispose();
 
     private async Task<List<ChatDelta>> Collect(ChatRequest request)

@@ -92,6 +92,29 @@ public sealed class SamplerTests
         Assert.Equal(1, sampler.Next(logits.ToArray()));
     }
 
+    [Fact]
+    public void Large_logits_do_not_overflow_the_softmax()
+    {
+        // Logits above ~88 overflow float's exp (a low temperature does this to ordinary logits); the draws still
+        // follow the distribution.
+        var logits = RandomLogits(new Random(8)).Select(x => x * 40).ToArray();
+        var counts = Draw(new SamplingParameters { Temperature = 1, Seed = 9 }, logits);
+        AssertFollows(Softmax(logits, 1), counts);
+    }
+
+    [Fact]
+    public void Logit_bias_bans_and_forces_tokens()
+    {
+        var logits = RandomLogits(new Random(6));
+        var best = TensorPrimitives.IndexOfMax(logits);
+        var banned = new Sampler(new SamplingParameters { Temperature = 0, LogitBias = new Dictionary<int, float> { [best] = -100 } }, Vocab);
+        Assert.NotEqual(best, banned.Next(logits.ToArray()));
+
+        var forced = (best + 1) % Vocab;
+        var counts = Draw(new SamplingParameters { Seed = 3, LogitBias = new Dictionary<int, float> { [forced] = 100 } }, logits);
+        Assert.Equal(Draws, counts[forced]);
+    }
+
     private static int[] Draw(SamplingParameters parameters, float[] logits)
     {
         var sampler = new Sampler(parameters, Vocab);

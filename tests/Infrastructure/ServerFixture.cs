@@ -23,6 +23,9 @@ public class ServerFixture : IAsyncLifetime
     /// <summary>The engine inside the server, for tests that watch the batch (rows, steps).</summary>
     public ChatCluster.Inference.InferenceEngine Engine => _app!.Services.GetRequiredService<ChatCluster.Inference.InferenceEngine>();
 
+    /// <summary>A logit_bias JSON object that bans the model's end tokens: replies then run to their token limit.</summary>
+    public string BanEndTokens => "{" + string.Join(',', Engine.EndTokenIds.Select(id => $"\"{id}\":-100")) + "}";
+
     /// <summary>The id of the served model, as GET /v1/models lists it.</summary>
     public string ModelId { get; private set; } = "";
 

@@ -4,7 +4,7 @@ using ChatCluster.Grains;
 namespace ChatCluster.Inference.Sampling;
 
 /// <summary>
-/// Picks one sequence's next token from its logits: repetition penalty, then greedy (temperature 0) or
+/// Picks one sequence's next token from its logits: logit bias, repetition penalty, then greedy (temperature 0) or
 /// temperature, top-k and top-p sampling. Each sequence owns one; its scratch buffers are sized to the
 /// vocabulary once, so picking a token allocates nothing. A seed makes the draws reproducible.
 /// </summary>
@@ -16,6 +16,8 @@ internal sealed class Sampler
     private readonly List<int> _seenIds = [];
     private readonly float[] _keys;
     private readonly int[] _candidates;
+    private readonly int[] _biasIds;
+    private readonly float[] _biases;
 
     public Sampler(SamplingParameters parameters, int vocabSize)
     {
@@ -23,6 +25,8 @@ internal sealed class Sampler
         _random = parameters.Seed is { } seed ? new Random(unchecked((int)seed ^ (int)(seed >> 32))) : new Random();
         _seen = new bool[vocabSize];
         var sampling = parameters.Temperature > 0;
+        _biasIds = [.. parameters.LogitBias.Keys];
+        _biases = [.. _biasIds.Select(id => parameters.LogitBias[id])];
         _keys = sampling ? new float[vocabSize] : [];
         _candidates = sampling ? new int[vocabSize] : [];
     }
@@ -40,6 +44,11 @@ internal sealed class Sampler
     /// <summary>Picks the next token. <paramref name="logits"/> (one row, vocab wide) is used as scratch.</summary>
     public int Next(Span<float> logits)
     {
+        for (var i = 0; i < _biasIds.Length; i++)
+        {
+            logits[_biasIds[i]] += _biases[i];
+        }
+
         ApplyRepetitionPenalty(logits);
         if (_parameters.Temperature <= 0)
         {
@@ -99,7 +108,10 @@ internal sealed class Sampler
             logits.CopyTo(keys);
         }
 
+        // Shift by the largest logit first: softmax is unchanged, and exp cannot overflow (logits over ~88 would,
+        // e.g. at low temperatures or with a logit bias, and turn every probability into NaN).
         var kept = keys[..count];
+        TensorPrimitives.Subtract(kept, TensorPrimitives.Max(kept), kept);
         TensorPrimitives.SoftMax(kept, kept);
         if (topP < 1f)
         {
