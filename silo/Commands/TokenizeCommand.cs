@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using ChatCluster.Gateway.Http;
 using ChatCluster.Inference.Tokenization;
 
 namespace ChatCluster.Silo.Commands;
@@ -83,7 +84,7 @@ internal static class TokenizeCommand
         {
             using JsonDocument document = JsonDocument.Parse(line);
             if (document.RootElement.ValueKind != JsonValueKind.String)
-                return $"expected a JSON string, got {Describe(document.RootElement.ValueKind)}";
+                return $"expected a JSON string, got {JsonFields.Kind(document.RootElement.ValueKind)}";
             text = document.RootElement.GetString()!;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
@@ -104,7 +105,7 @@ internal static class TokenizeCommand
         {
             using JsonDocument document = JsonDocument.Parse(line);
             if (document.RootElement.ValueKind != JsonValueKind.Array)
-                return $"expected a JSON array of token ids, got {Describe(document.RootElement.ValueKind)}";
+                return $"expected a JSON array of token ids, got {JsonFields.Kind(document.RootElement.ValueKind)}";
             foreach (JsonElement element in document.RootElement.EnumerateArray())
             {
                 if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt32(out int id))
@@ -146,14 +147,4 @@ internal static class TokenizeCommand
         }
         answer.Append('"');
     }
-
-    private static string Describe(JsonValueKind kind) => kind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        _ => "null",
-    };
 }
