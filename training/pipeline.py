@@ -59,8 +59,13 @@ PRESETS = {
         pretrain=TrainSettings(steps=150, batch_size=16, lr=3e-3, warmup_steps=20),
         sft=TrainSettings(steps=60, batch_size=16, lr=1e-3, warmup_steps=10),
         eval_tokens=8_000, eval_prompts=20, max_new_tokens=48),
-    # The bundled model: what two CPU cores train in under an hour.
-    "cpu": PipelineConfig(),
+    # The bundled model: what two shared CPU cores train in under an hour (time budgets, not step counts,
+    # end each phase: the step rate on a machine shared with other work is unknown in advance).
+    "cpu": PipelineConfig(
+        model=GPTConfig(vocab_size=4096, n_positions=256, n_embd=256, n_layer=4, n_head=8),
+        pretrain=TrainSettings(steps=100_000, batch_size=8, lr=1.5e-3, warmup_steps=30, max_minutes=25),
+        sft=TrainSettings(steps=100_000, batch_size=16, lr=5e-4, warmup_steps=20, max_minutes=8),
+        eval_tokens=40_000, eval_prompts=200, max_new_tokens=64),
     # A CUDA GPU: a larger model on all of the data; the code path is the same.
     "gpu": PipelineConfig(
         dialogues_per_word=3,
@@ -188,6 +193,11 @@ def run(cfg: PipelineConfig, out: str, device: str) -> dict:
         bar.update(1)
     timings["export"] = time.time() - t
 
+    for phase, settings in (("pretrain", cfg.pretrain), ("sft", cfg.sft)):
+        steps = len(curves[phase]["step"])
+        metrics[f"{phase}_steps"] = steps
+        metrics[f"{phase}_sequences"] = steps * settings.batch_size
+    metrics["pretrain_tokens_seen"] = metrics["pretrain_steps"] * cfg.pretrain.batch_size * block
     metrics["pretrain_loss"] = {"first": _mean(curves["pretrain"]["loss"][:20]), "last": _mean(curves["pretrain"]["loss"][-20:])}
     metrics["sft_loss"] = {"first": _mean(curves["sft"]["loss"][:20]), "last": _mean(curves["sft"]["loss"][-20:])}
     timings["total"] = time.time() - started
