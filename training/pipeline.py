@@ -62,9 +62,11 @@ PRESETS = {
     # The bundled model: what two shared CPU cores train in under an hour (time budgets, not step counts,
     # end each phase: the step rate on a machine shared with other work is unknown in advance).
     "cpu": PipelineConfig(
-        model=GPTConfig(vocab_size=4096, n_positions=256, n_embd=256, n_layer=4, n_head=8),
-        pretrain=TrainSettings(steps=100_000, batch_size=8, lr=1.5e-3, warmup_steps=30, max_minutes=25),
-        sft=TrainSettings(steps=100_000, batch_size=16, lr=5e-4, warmup_steps=20, max_minutes=8),
+        # Sized for the compute: a machine shared with other builds gave ~7 GFLOP/s, ~10 TFLOP in 25 minutes,
+        # for which a ~1M-parameter model is already past the compute-optimal size.
+        model=GPTConfig(vocab_size=2048, n_positions=256, n_embd=128, n_layer=4, n_head=4),
+        pretrain=TrainSettings(steps=100_000, batch_size=8, lr=2e-3, warmup_steps=30, max_minutes=24),
+        sft=TrainSettings(steps=100_000, batch_size=16, lr=1e-3, warmup_steps=20, max_minutes=7),
         eval_tokens=40_000, eval_prompts=200, max_new_tokens=64),
     # A CUDA GPU: a larger model on all of the data; the code path is the same.
     "gpu": PipelineConfig(
