@@ -5,7 +5,7 @@
 
 Stages, each with its own progress bar: prepare the corpus, train the tokenizer, pretrain, evaluate,
 fine-tune on dialogues, evaluate again, export, plot. The output folder gets data/, model/ (the
-folder the engine loads), checkpoints/, metrics.json and training_curves.png.
+folder the engine loads, with MODEL_CARD.md, metrics.json and training_curves.png), checkpoints/ and curves.json.
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ import evaluate  # noqa: E402
 import export  # noqa: E402
 from chat_format import encode_chat  # noqa: E402
 from model import GPT, GPTConfig  # noqa: E402
+from model_card import write_model_card  # noqa: E402
 from plot import plot_curves  # noqa: E402
 from tokenizer import ENDOFTEXT, count_pretokens, train_bpe  # noqa: E402
 from train import TrainSettings, train  # noqa: E402
@@ -117,7 +118,7 @@ def tokenize_docs(tokenizer, docs: list[str], desc: str) -> torch.Tensor:
     return torch.from_numpy(np.array(ids, dtype=np.int64))
 
 
-def run(cfg: PipelineConfig, out: str, device: str) -> dict:
+def run(cfg: PipelineConfig, out: str, device: str, command: str) -> dict:
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     started = time.time()
@@ -205,11 +206,14 @@ def run(cfg: PipelineConfig, out: str, device: str) -> dict:
     timings["total"] = time.time() - started
     metrics["seconds"] = timings
     metrics["hardware"] = _hardware(device)
-    plot_curves(curves, metrics, os.path.join(out, "training_curves.png"))
+    # The model folder is complete on its own: copy it to models/NAME to bundle it.
+    model_dir = os.path.join(out, "model")
+    plot_curves(curves, metrics, os.path.join(model_dir, "training_curves.png"))
     with open(os.path.join(out, "curves.json"), "w") as f:
         json.dump(curves, f)
-    with open(os.path.join(out, "metrics.json"), "w") as f:
+    with open(os.path.join(model_dir, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=2)
+    write_model_card(model_dir, metrics, command)
     return metrics
 
 
@@ -237,7 +241,7 @@ def main(argv=None):
     cfg = apply_overrides(dataclasses.replace(PRESETS[preset]), args.overrides)
     cfg.model, cfg.pretrain, cfg.sft = (dataclasses.replace(x) for x in (cfg.model, cfg.pretrain, cfg.sft))
     print(f"preset {preset} on {device}; output in {args.out}", flush=True)
-    metrics = run(cfg, args.out, device)
+    metrics = run(cfg, args.out, device, "/usr/bin/python3 training/pipeline.py " + " ".join(argv or sys.argv[1:]))
     a, b = metrics["after_pretraining"], metrics["after_fine_tuning"]
     print(f"pretrain loss {metrics['pretrain_loss']['first']:.3f} -> {metrics['pretrain_loss']['last']:.3f}; "
           f"held-out text ppl {a['heldout_text_perplexity']:.1f} -> {b['heldout_text_perplexity']:.1f}; "

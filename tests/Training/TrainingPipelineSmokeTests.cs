@@ -21,9 +21,10 @@ public sealed class TrainingPipelineSmokeTests : IDisposable
         string model = Path.Combine(_out, "model");
         foreach (var file in new[] { "model.onnx", "tokenizer.json", "config.json", "generation_config.json", "tokenizer_config.json" })
             Assert.True(File.Exists(Path.Combine(model, file)), $"{file} missing");
-        Assert.True(File.Exists(Path.Combine(_out, "training_curves.png")));
+        foreach (var file in new[] { "training_curves.png", "metrics.json", "MODEL_CARD.md" })
+            Assert.True(File.Exists(Path.Combine(model, file)), $"{file} missing");
 
-        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(_out, "metrics.json")));
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(model, "metrics.json")));
         var m = metrics.RootElement;
         double Loss(string phase, string at) => m.GetProperty(phase).GetProperty(at).GetDouble();
         Assert.True(Loss("pretrain_loss", "last") < Loss("pretrain_loss", "first") - 0.5, "pretraining loss did not drop");
