@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from chat_format import encode_chat, render_chat
+from chat_format import batch_dialogues, encode_chat, render_chat
 from tokenizer import ENDOFTEXT, IM_END, Tokenizer
 from train import IGNORE
 
@@ -29,26 +29,13 @@ def perplexity(model, tokens: torch.Tensor, block: int, max_tokens: int, device,
     return math.exp(total / max(1, count))
 
 
-def sft_batch(encoded: list[tuple[list[int], list[bool]]], block: int, pad_id: int):
-    """Right-padded (x, y): y is the next token where the loss applies (assistant tokens), else IGNORE."""
-    rows = [(ids[:block + 1], learn[:block + 1]) for ids, learn in encoded]
-    width = max(len(ids) for ids, _ in rows) - 1
-    x = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    y = torch.full((len(rows), width), IGNORE, dtype=torch.long)
-    for r, (ids, learn) in enumerate(rows):
-        t = torch.tensor(ids)
-        x[r, :len(ids) - 1] = t[:-1]
-        y[r, :len(ids) - 1] = torch.where(torch.tensor(learn[1:]), t[1:], torch.tensor(IGNORE))
-    return x, y
-
-
 @torch.no_grad()
 def dialogue_perplexity(model, tokenizer: Tokenizer, dialogues: list, block: int, device, batch: int = 16) -> float:
     model.eval()
     encoded = [encode_chat(tokenizer, d) for d in dialogues]
     total, count = 0.0, 0
     for i in tqdm(range(0, len(encoded), batch), desc="dialogue perplexity", unit="batch", leave=False):
-        x, y = (t.to(device) for t in sft_batch(encoded[i:i + batch], block, tokenizer.vocab[ENDOFTEXT]))
+        x, y = (t.to(device) for t in batch_dialogues(encoded[i:i + batch], block, tokenizer.vocab[ENDOFTEXT]))
         logits, _ = model(x)
         total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=IGNORE,
                                  reduction="sum").item()

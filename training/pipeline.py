@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 import evaluate  # noqa: E402
 import export  # noqa: E402
-from chat_format import encode_chat  # noqa: E402
+from chat_format import batch_dialogues, encode_chat  # noqa: E402
 from model import GPT, GPTConfig  # noqa: E402
 from model_card import write_model_card  # noqa: E402
 from plot import plot_curves  # noqa: E402
@@ -105,7 +105,7 @@ def pretrain_batches(tokens: torch.Tensor, block: int, batch_size: int, seed: in
 
 def sft_batches(encoded: list, block: int, batch_size: int, pad_id: int, seed: int):
     rng = random.Random(seed)
-    return lambda _step: evaluate.sft_batch(rng.sample(encoded, batch_size), block, pad_id)
+    return lambda _step: batch_dialogues(rng.sample(encoded, batch_size), block, pad_id)
 
 
 def tokenize_docs(tokenizer, docs: list[str], desc: str) -> torch.Tensor:
