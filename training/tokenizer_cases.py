@@ -45,9 +45,8 @@ def main(tokenizer_path: str, out_path: str) -> None:
         cases.append({"text": text, "ids": tok.encode_with_specials(text), "specials": True})
     for case in cases:
         assert tok.decode(case["ids"]) == case["text"], case
-    with open(out_path, "w", encoding="utf-8") as f:
-        json.dump(cases, f, ensure_ascii=False, indent=1)
-        f.write("\n")
+    with open(out_path, "w", encoding="utf-8") as f:  # one case per line: diffs stay readable
+        f.write("[\n" + ",\n".join(json.dumps(c, ensure_ascii=False) for c in cases) + "\n]\n")
 
 
 if __name__ == "__main__":
