@@ -77,6 +77,7 @@ Hardware: {m['hardware']}; device `{m['device']}`. Curves: `training_curves.png`
 | perplexity, held-out dictionary text | {a['heldout_text_perplexity']:.1f} | {b['heldout_text_perplexity']:.1f} |
 | perplexity, held-out dialogues (assistant tokens) | {a['heldout_dialogue_perplexity']:.1f} | {b['heldout_dialogue_perplexity']:.1f} |
 | answers in format (`word (pos): definition.`) | {_pct(a['in_format'])} | {_pct(b['in_format'])} |
+| ... and naming the asked word | {_pct(a['names_the_word'])} | {_pct(b['names_the_word'])} |
 | stops on its own `<|im_end|>` | {_pct(a['stopped_on_im_end'])} | {_pct(b['stopped_on_im_end'])} |
 
 Answers are greedy, to "What does X mean?" for the first {b['prompts']} held-out words, at most

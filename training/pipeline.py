@@ -63,7 +63,7 @@ PRESETS = {
     # The bundled model: what two shared CPU cores train in under an hour (time budgets, not step counts,
     # end each phase: the step rate on a machine shared with other work is unknown in advance).
     "cpu": PipelineConfig(
-        # Sized for the compute: a machine shared with other builds gave ~7 GFLOP/s, ~10 TFLOP in 25 minutes,
+        # Sized for the compute: a machine shared with other builds gave ~20 GFLOP/s, ~30 TFLOP in 24 minutes,
         # for which a ~1M-parameter model is already past the compute-optimal size.
         model=GPTConfig(vocab_size=2048, n_positions=256, n_embd=128, n_layer=4, n_head=4),
         pretrain=TrainSettings(steps=100_000, batch_size=8, lr=2e-3, warmup_steps=30, max_minutes=24),

@@ -45,7 +45,7 @@ public sealed class TrainingPipelineSmokeTests : IDisposable
     {
         var start = new ProcessStartInfo("/usr/bin/python3")
         {
-            WorkingDirectory = RepositoryRoot(),
+            WorkingDirectory = RepositoryPaths.Root(),
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
@@ -61,14 +61,6 @@ public sealed class TrainingPipelineSmokeTests : IDisposable
         }
         string tail = stderr.Result.Length > 3000 ? stderr.Result[^3000..] : stderr.Result;
         Assert.True(process.ExitCode == 0, $"pipeline exited {process.ExitCode}\n{stdout.Result}\n{tail}");
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Cluster.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException("Cluster.sln not found above " + AppContext.BaseDirectory);
     }
 
     public void Dispose()
