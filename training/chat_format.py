@@ -8,7 +8,10 @@ so that the model learns to stop on its own.
 """
 from __future__ import annotations
 
+import torch
+
 from tokenizer import IM_END, IM_START, Tokenizer
+from train import IGNORE
 
 
 def render_chat(messages: list[dict], add_generation_prompt: bool = False) -> str:
@@ -35,3 +38,16 @@ def encode_chat(tokenizer: Tokenizer, messages: list[dict]) -> tuple[list[int], 
         add(tokenizer.encode(m["content"]) + [im_end], is_reply)
         add(tokenizer.encode("\n"), False)
     return ids, learn
+
+
+def batch_dialogues(encoded: list[tuple[list[int], list[bool]]], block: int, pad_id: int):
+    """Right-padded (x, y): y is the next token where the loss applies (assistant tokens), else IGNORE."""
+    rows = [(ids[:block + 1], learn[:block + 1]) for ids, learn in encoded]
+    width = max(len(ids) for ids, _ in rows) - 1
+    x = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    y = torch.full((len(rows), width), IGNORE, dtype=torch.long)
+    for r, (ids, learn) in enumerate(rows):
+        t = torch.tensor(ids)
+        x[r, :len(ids) - 1] = t[:-1]
+        y[r, :len(ids) - 1] = torch.where(torch.tensor(learn[1:]), t[1:], torch.tensor(IGNORE))
+    return x, y

@@ -53,8 +53,8 @@ def read_dictd(name: str, encoding: str) -> list[tuple[str, str]]:
     with open(os.path.join(DICTD, f"{name}.index"), encoding="utf-8", errors="replace") as f:
         for line in f:
             word, offset, length = line.rstrip("\n").split("\t")[:3]
-            if word.startswith("00-database") or word.startswith("00-"):
-                continue
+            if word.startswith("00-"):
+                continue  # the database's own description
             entries.append((word, data[_b64(offset):_b64(offset) + _b64(length)].decode(encoding, "replace")))
     return entries
 

@@ -103,18 +103,18 @@ def write_model_folder(gpt: GPT, tokenizer: Tokenizer, out_dir: str, max_new_tok
     export_onnx(gpt, path)
     check_sizes_not_baked(gpt, path)
     tokenizer.save(os.path.join(out_dir, "tokenizer.json"))
-    bos, eos, im_end = tokenizer.vocab[ENDOFTEXT], tokenizer.vocab[ENDOFTEXT], tokenizer.vocab[IM_END]
+    eot, im_end = tokenizer.vocab[ENDOFTEXT], tokenizer.vocab[IM_END]
     _write_json(out_dir, "config.json", {
         "architectures": ["GPT2LMHeadModel"], "model_type": "gpt2",
         "vocab_size": c.vocab_size, "n_positions": c.n_positions, "n_ctx": c.n_positions,
         "n_embd": c.n_embd, "n_layer": c.n_layer, "n_head": c.n_head, "n_inner": 4 * c.n_embd,
         "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5, "initializer_range": 0.02,
         "resid_pdrop": c.dropout, "embd_pdrop": c.dropout, "attn_pdrop": c.dropout,
-        "bos_token_id": bos, "eos_token_id": im_end, "pad_token_id": eos,
+        "bos_token_id": eot, "eos_token_id": im_end, "pad_token_id": eot,
         "tie_word_embeddings": True, "use_cache": True, "torch_dtype": "float32",
     })
     _write_json(out_dir, "generation_config.json", {
-        "bos_token_id": bos, "eos_token_id": [im_end, eos], "pad_token_id": eos,
+        "bos_token_id": eot, "eos_token_id": [im_end, eot], "pad_token_id": eot,
         "max_length": c.n_positions, "max_new_tokens": max_new_tokens,
         "do_sample": True, "temperature": 0.7, "top_k": 40, "top_p": 0.95, "repetition_penalty": 1.1,
     })

@@ -5,7 +5,7 @@
 
 Stages, each with its own progress bar: prepare the corpus, train the tokenizer, pretrain, evaluate,
 fine-tune on dialogues, evaluate again, export, plot. The output folder gets data/, model/ (the
-folder the engine loads), checkpoints/, metrics.json and training_curves.png.
+folder the engine loads, with MODEL_CARD.md, metrics.json and training_curves.png), checkpoints/ and curves.json.
 """
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 import evaluate  # noqa: E402
 import export  # noqa: E402
-from chat_format import encode_chat  # noqa: E402
+from chat_format import batch_dialogues, encode_chat  # noqa: E402
 from model import GPT, GPTConfig  # noqa: E402
+from model_card import write_model_card  # noqa: E402
 from plot import plot_curves  # noqa: E402
 from tokenizer import ENDOFTEXT, count_pretokens, train_bpe  # noqa: E402
 from train import TrainSettings, train  # noqa: E402
@@ -59,8 +60,15 @@ PRESETS = {
         pretrain=TrainSettings(steps=150, batch_size=16, lr=3e-3, warmup_steps=20),
         sft=TrainSettings(steps=60, batch_size=16, lr=1e-3, warmup_steps=10),
         eval_tokens=8_000, eval_prompts=20, max_new_tokens=48),
-    # The bundled model: what two CPU cores train in under an hour.
-    "cpu": PipelineConfig(),
+    # The bundled model: what two shared CPU cores train in under an hour (time budgets, not step counts,
+    # end each phase: the step rate on a machine shared with other work is unknown in advance).
+    "cpu": PipelineConfig(
+        # Sized for the compute: a machine shared with other builds gave ~20 GFLOP/s, ~30 TFLOP in 24 minutes,
+        # for which a ~1M-parameter model is already past the compute-optimal size.
+        model=GPTConfig(vocab_size=2048, n_positions=256, n_embd=128, n_layer=4, n_head=4),
+        pretrain=TrainSettings(steps=100_000, batch_size=8, lr=2e-3, warmup_steps=30, max_minutes=24),
+        sft=TrainSettings(steps=100_000, batch_size=16, lr=1e-3, warmup_steps=20, max_minutes=7),
+        eval_tokens=40_000, eval_prompts=200, max_new_tokens=64),
     # A CUDA GPU: a larger model on all of the data; the code path is the same.
     "gpu": PipelineConfig(
         dialogues_per_word=3,
@@ -97,7 +105,7 @@ def pretrain_batches(tokens: torch.Tensor, block: int, batch_size: int, seed: in
 
 def sft_batches(encoded: list, block: int, batch_size: int, pad_id: int, seed: int):
     rng = random.Random(seed)
-    return lambda _step: evaluate.sft_batch(rng.sample(encoded, batch_size), block, pad_id)
+    return lambda _step: batch_dialogues(rng.sample(encoded, batch_size), block, pad_id)
 
 
 def tokenize_docs(tokenizer, docs: list[str], desc: str) -> torch.Tensor:
@@ -110,7 +118,7 @@ def tokenize_docs(tokenizer, docs: list[str], desc: str) -> torch.Tensor:
     return torch.from_numpy(np.array(ids, dtype=np.int64))
 
 
-def run(cfg: PipelineConfig, out: str, device: str) -> dict:
+def run(cfg: PipelineConfig, out: str, device: str, command: str) -> dict:
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     started = time.time()
@@ -188,16 +196,24 @@ def run(cfg: PipelineConfig, out: str, device: str) -> dict:
         bar.update(1)
     timings["export"] = time.time() - t
 
+    for phase, settings in (("pretrain", cfg.pretrain), ("sft", cfg.sft)):
+        steps = len(curves[phase]["step"])
+        metrics[f"{phase}_steps"] = steps
+        metrics[f"{phase}_sequences"] = steps * settings.batch_size
+    metrics["pretrain_tokens_seen"] = metrics["pretrain_steps"] * cfg.pretrain.batch_size * block
     metrics["pretrain_loss"] = {"first": _mean(curves["pretrain"]["loss"][:20]), "last": _mean(curves["pretrain"]["loss"][-20:])}
     metrics["sft_loss"] = {"first": _mean(curves["sft"]["loss"][:20]), "last": _mean(curves["sft"]["loss"][-20:])}
     timings["total"] = time.time() - started
     metrics["seconds"] = timings
     metrics["hardware"] = _hardware(device)
-    plot_curves(curves, metrics, os.path.join(out, "training_curves.png"))
+    # The model folder is complete on its own: copy it to models/NAME to bundle it.
+    model_dir = os.path.join(out, "model")
+    plot_curves(curves, metrics, os.path.join(model_dir, "training_curves.png"))
     with open(os.path.join(out, "curves.json"), "w") as f:
         json.dump(curves, f)
-    with open(os.path.join(out, "metrics.json"), "w") as f:
+    with open(os.path.join(model_dir, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=2)
+    write_model_card(model_dir, metrics, command)
     return metrics
 
 
@@ -225,7 +241,7 @@ def main(argv=None):
     cfg = apply_overrides(dataclasses.replace(PRESETS[preset]), args.overrides)
     cfg.model, cfg.pretrain, cfg.sft = (dataclasses.replace(x) for x in (cfg.model, cfg.pretrain, cfg.sft))
     print(f"preset {preset} on {device}; output in {args.out}", flush=True)
-    metrics = run(cfg, args.out, device)
+    metrics = run(cfg, args.out, device, "/usr/bin/python3 training/pipeline.py " + " ".join(argv or sys.argv[1:]))
     a, b = metrics["after_pretraining"], metrics["after_fine_tuning"]
     print(f"pretrain loss {metrics['pretrain_loss']['first']:.3f} -> {metrics['pretrain_loss']['last']:.3f}; "
           f"held-out text ppl {a['heldout_text_perplexity']:.1f} -> {b['heldout_text_perplexity']:.1f}; "

@@ -24,12 +24,19 @@ class TrainSettings:
     weight_decay: float = 0.1   # on matrices only, as in GPT-2 / nanoGPT
     grad_clip: float = 1.0      # guards against the odd exploding batch
     eval_every: int = 0         # 0: evaluate only at the end
+    max_minutes: float | None = None  # wall-clock budget: on a shared CPU the step rate is unknown in advance,
+                                      # so the schedule decays by whichever of steps or time runs out first
 
 
-def lr_at(step: int, s: TrainSettings) -> float:
+def progress_at(step: int, elapsed: float, s: TrainSettings) -> float:
+    """Fraction of the run done: by steps, or by time when a time budget is set and tighter."""
+    by_steps = step / s.steps
+    return max(by_steps, elapsed / (60 * s.max_minutes)) if s.max_minutes else by_steps
+
+
+def lr_at(step: int, progress: float, s: TrainSettings) -> float:
     if step < s.warmup_steps:
         return s.lr * (step + 1) / s.warmup_steps
-    progress = (step - s.warmup_steps) / max(1, s.steps - s.warmup_steps)
     return s.lr * (s.min_lr_ratio + (1 - s.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
@@ -47,15 +54,20 @@ def lm_loss(model, x, y):
 
 def train(model, next_batch: Callable[[int], tuple], s: TrainSettings, device, desc: str,
           evaluate: Callable[[], float] | None = None) -> dict:
-    """next_batch(step) -> (x, y) on the CPU. Returns {"step": [...], "loss": [...], "eval": [(step, loss)], "seconds"}."""
+    """next_batch(step) -> (x, y) on the CPU. Returns {"step": [...], "loss": [...], "eval": [(step, value)], "seconds"}.
+    Time spent in evaluate() counts against max_minutes too."""
     model.train()
     opt = make_optimizer(model, s)
     history = {"step": [], "loss": [], "eval": [], "seconds": 0.0}
     start = time.time()
     bar = tqdm(range(s.steps), desc=desc, unit="step", dynamic_ncols=True)
     for step in bar:
+        progress = progress_at(step, time.time() - start, s)
+        if progress >= 1.0:
+            break  # time budget spent; the learning rate has already decayed to its floor
+        lr = lr_at(step, progress, s)
         for group in opt.param_groups:
-            group["lr"] = lr_at(step, s)
+            group["lr"] = lr
         x, y = (t.to(device, non_blocking=True) for t in next_batch(step))
         loss = lm_loss(model, x, y)
         opt.zero_grad(set_to_none=True)
@@ -65,12 +77,13 @@ def train(model, next_batch: Callable[[int], tuple], s: TrainSettings, device, d
         value = loss.item()  # a device sync each step; cheap next to the step itself at these sizes
         history["step"].append(step)
         history["loss"].append(value)
-        bar.set_postfix(loss=f"{value:.3f}", lr=f"{lr_at(step, s):.1e}")
+        bar.set_postfix(loss=f"{value:.3f}", lr=f"{lr:.1e}")
         if evaluate is not None and s.eval_every and (step + 1) % s.eval_every == 0 and step + 1 < s.steps:
             history["eval"].append((step + 1, evaluate()))
             model.train()
+    bar.close()
     if evaluate is not None:
-        history["eval"].append((s.steps, evaluate()))
+        history["eval"].append((len(history["step"]), evaluate()))
     model.eval()
     history["seconds"] = time.time() - start
     return history

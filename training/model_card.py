@@ -1,0 +1,125 @@
+"""Writes a model folder's MODEL_CARD.md from its metrics.json; pipeline.py calls it, and it can be rerun
+to add a note:
+
+  /usr/bin/python3 training/model_card.py RUN_DIR [--name NAME] [--command "how it was run"] [--note "..."]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min"
+
+
+def render(m: dict, name: str, command: str, note: str, onnx_bytes: int) -> str:
+    c, mc, pre, sft, d, s = m["config"], m["config"]["model"], m["config"]["pretrain"], m["config"]["sft"], m["data"], m["seconds"]
+    a, b = m["after_pretraining"], m["after_fine_tuning"]
+    examples = "\n".join(f"| {e['prompt']} | {e['answer'].replace('|', '/').replace(chr(10), ' ')} | {'yes' if e['stopped'] else 'no'} |"
+                         for e in b["examples"])
+    return f"""# {name}
+
+A small GPT-2 style chat model, trained from scratch by `training/pipeline.py` on dictionaries that
+Debian ships, and the default model of the silo (`--model`). It is here so that the serving stack has a
+real model to run that is small enough to commit and fast on two CPU cores; it answers in the trained
+format and stops on its own, but it is far too small to be right about meanings it did not memorise.
+
+{note}
+
+## Architecture
+
+| | |
+| --- | --- |
+| type | decoder-only transformer, GPT-2 layout (pre-norm blocks, GELU MLP ×4, learned positions, tied input/output embeddings) |
+| parameters | {m['parameters']:,} |
+| layers × width × heads | {mc['n_layer']} × {mc['n_embd']} × {mc['n_head']} (head size {mc['n_embd'] // mc['n_head']}) |
+| context | {mc['n_positions']} tokens |
+| vocabulary | {mc['vocab_size']} (byte-level BPE: 256 bytes, {mc['vocab_size'] - 259} merges, `<|endoftext|>`, `<|im_start|>`, `<|im_end|>`) |
+| files | `model.onnx` ({onnx_bytes / 1e6:.1f} MB, float32, opset 17, decoder with past key/values), `tokenizer.json`, `config.json`, `generation_config.json`, `tokenizer_config.json` |
+
+## Data
+
+From Debian packages, prepared by the pipeline with seed {c['seed']} (rerunning it rebuilds the same files):
+- pretraining: {d['pretrain_train_docs']:,} entries of dict-gcide (Webster 1913), dict-foldoc, jargon-text and
+  wordnet-base (senses rendered as `word (noun): definition.`), {d['pretrain_train_chars'] / 1e6:.1f} M characters,
+  {d['pretrain_train_tokens'] / 1e6:.2f} M tokens;
+- fine-tuning: {d['sft_train_dialogues']:,} ChatML dialogues made from WordNet senses: "What does X mean?",
+  "Define X", ... answered as `X (part of speech): definition.`, with follow-ups (another meaning, WordNet's
+  usage example, synonyms, "And Y?") and sometimes a system message; loss on the assistant's tokens only,
+  each reply's closing `<|im_end|>` included;
+- held out: {d['heldout_words']} WordNet words: their entries in every source ({d['pretrain_heldout_docs']:,}
+  documents, {d['pretrain_heldout_tokens']:,} tokens) and {d['sft_heldout_dialogues']} dialogues about them were
+  seen by neither training phase (the words may still occur inside other entries).
+
+## Training
+
+| phase | steps | batch | peak learning rate | wall time |
+| --- | --- | --- | --- | --- |
+| tokenizer (BPE) | {mc['vocab_size'] - 259} merges | | | {_minutes(s['tokenizer'])} (with tokenizing the corpus) |
+| pretraining | {m['pretrain_steps']:,} | {pre['batch_size']} × {mc['n_positions']} tokens | {pre['lr']} | {_minutes(s['pretrain'])} |
+| fine-tuning | {m['sft_steps']:,} | {sft['batch_size']} dialogues | {sft['lr']} | {_minutes(s['sft'])} |
+
+Pretraining saw {m['pretrain_tokens_seen'] / 1e6:.2f} M tokens (loss {m['pretrain_loss']['first']:.2f} → {m['pretrain_loss']['last']:.2f});
+fine-tuning loss {m['sft_loss']['first']:.2f} → {m['sft_loss']['last']:.2f}. AdamW (β 0.9/0.95, weight decay 0.1 on matrices),
+warm-up then cosine decay, gradient clipping at 1.0. Whole pipeline: {_minutes(s['total'])}.
+Hardware: {m['hardware']}; device `{m['device']}`. Curves: `training_curves.png`.
+
+## Evaluation (held-out words)
+
+| | after pretraining | after fine-tuning |
+| --- | --- | --- |
+| perplexity, held-out dictionary text | {a['heldout_text_perplexity']:.1f} | {b['heldout_text_perplexity']:.1f} |
+| perplexity, held-out dialogues (assistant tokens) | {a['heldout_dialogue_perplexity']:.1f} | {b['heldout_dialogue_perplexity']:.1f} |
+| answers in format (`word (pos): definition.`) | {_pct(a['in_format'])} | {_pct(b['in_format'])} |
+| ... and naming the asked word | {_pct(a['names_the_word'])} | {_pct(b['names_the_word'])} |
+| stops on its own `<|im_end|>` | {_pct(a['stopped_on_im_end'])} | {_pct(b['stopped_on_im_end'])} |
+
+Answers are greedy, to "What does X mean?" for the first {b['prompts']} held-out words, at most
+{c['max_new_tokens']} new tokens. Some of them, after fine-tuning:
+
+| prompt | answer | stopped |
+| --- | --- | --- |
+{examples}
+
+## Chat template
+
+`tokenizer_config.json` holds the ChatML template the fine-tuning used:
+`<|im_start|>{{role}}\\n{{content}}<|im_end|>\\n` per message, then `<|im_start|>assistant\\n`.
+`generation_config.json` ends generation on `<|im_end|>` or `<|endoftext|>`.
+
+## Reproduce
+
+```
+{command}
+```
+"""
+
+
+def write_model_card(model_dir: str, metrics: dict, command: str, name: str | None = None, note: str = "") -> None:
+    onnx_bytes = os.path.getsize(os.path.join(model_dir, "model.onnx"))
+    name = name or os.path.basename(os.path.normpath(model_dir))
+    with open(os.path.join(model_dir, "MODEL_CARD.md"), "w", encoding="utf-8") as f:
+        f.write(render(metrics, name, command, note, onnx_bytes))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("run_dir")
+    p.add_argument("--name", default="chatcluster-tiny")
+    p.add_argument("--command", default="/usr/bin/python3 training/pipeline.py")
+    p.add_argument("--note", default="")
+    args = p.parse_args()
+    model_dir = os.path.join(args.run_dir, "model")
+    with open(os.path.join(model_dir, "metrics.json")) as f:
+        metrics = json.load(f)
+    write_model_card(model_dir, metrics, args.command, args.name, args.note)
+
+
+if __name__ == "__main__":
+    main()
