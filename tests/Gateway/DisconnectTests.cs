@@ -15,7 +15,10 @@ public sealed class DisconnectTests(SingleSlotServerFixture server) : IClassFixt
         // A long streamed reply; hang up after a few tokens.
         var body = $$"""{"model":"{{server.ModelId}}","messages":[{"role":"user","content":"Tell a very long story."}],"stream":true,"max_tokens":{{LongReply}},"temperature":1,"seed":1,"logit_bias":{{server.BanEndTokens}}}""";
         var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        var first = await server.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        // A client that really hangs up: by default HttpClient drains an unread response (up to 1 MB) on dispose
+        // to reuse the connection, which would read this whole reply instead of going away.
+        using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = server.BaseAddress };
+        var first = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         var scheduler = server.Engine.Scheduler;
         var cancelledBefore = scheduler.CancelledSequences;
