@@ -60,47 +60,7 @@ public sealed class DecoderModelTests : IDisposable
         Assert.True(maxDifference < 1e-4f, $"max |cached - recomputed| = {maxDifference}");
     }
 
-    [Fact]
-    public void A_left_padded_row_gives_the_logits_it_gives_alone()
-    {
-        int[] shortPrompt = [11, 22, 33];
-        int[] longPrompt = [9, 8, 7, 6, 5, 4];
-        var alone = RunAlone(shortPrompt);
-
-        // Batch of two: the short prompt left-padded to the long one's length, with the mask hiding the padding.
-        var io = new ModelStepBuffers();
-        var past = new KvCache(_model.KvShape);
-        past.Resize(2, 0);
-        var length = longPrompt.Length;
-        io.Reserve(2, length, 0, _model.VocabSize);
-        var pad = length - shortPrompt.Length;
-        for (var i = 0; i < length; i++)
-        {
-            io.InputIds.Span[i] = i < pad ? 0 : shortPrompt[i - pad];
-            io.PositionIds.Span[i] = Math.Max(0, i - pad);
-            io.AttentionMask.Span[i] = i < pad ? 0 : 1;
-            io.InputIds.Span[length + i] = longPrompt[i];
-            io.PositionIds.Span[length + i] = i;
-            io.AttentionMask.Span[length + i] = 1;
-        }
-
-        _model.Run(io, 2, length, past, new KvCache(_model.KvShape));
-        var batched = io.Logits.Span.Slice((length - 1) * _model.VocabSize, _model.VocabSize).ToArray();
-        var difference = alone.Zip(batched, (a, b) => Math.Abs(a - b)).Max();
-        Assert.True(difference < 1e-4f, $"max |alone - batched| = {difference}");
-    }
-
     public void Dispose() => _model.Dispose();
-
-    private float[] RunAlone(int[] prompt)
-    {
-        var io = new ModelStepBuffers();
-        var past = new KvCache(_model.KvShape);
-        past.Resize(1, 0);
-        Fill(io, prompt, start: 0);
-        _model.Run(io, 1, prompt.Length, past, new KvCache(_model.KvShape));
-        return LastRow(io, prompt.Length);
-    }
 
     private void Fill(ModelStepBuffers io, ReadOnlySpan<int> tokens, int start)
     {

@@ -2,7 +2,7 @@ namespace ChatCluster.Tests.Training;
 
 public sealed class TinyModelDecoderTests
 {
-    private static readonly string TinyModel = Path.Combine(AppContext.BaseDirectory, "data", "tiny-model");
+    private static string TinyModel => ChatCluster.Tests.Infrastructure.TestPaths.TinyModel;
 
     [Fact]
     public void Left_padded_cached_decoding_matches_full_recompute_on_onnx_runtime() =>

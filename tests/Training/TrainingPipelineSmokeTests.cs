@@ -45,7 +45,7 @@ public sealed class TrainingPipelineSmokeTests : IDisposable
     {
         var start = new ProcessStartInfo("/usr/bin/python3")
         {
-            WorkingDirectory = RepositoryPaths.Root(),
+            WorkingDirectory = ChatCluster.Tests.Infrastructure.TestPaths.RepositoryRoot,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
