@@ -4,10 +4,18 @@ namespace ChatCluster.Inference.Scheduling;
 
 public sealed partial class BatchScheduler
 {
-    /// <summary>Runs at most one chunk's worth of prompt tokens, for the sequence at the head of the queue.</summary>
+    /// <summary>
+    /// Runs at most one chunk's worth of prompt tokens: short new prompts from the head of the queue together in
+    /// one call, or else a chunk of the sequence at the head (a long prompt, or one that continues a kept cache).
+    /// </summary>
     private void Prefill()
     {
         var budget = _options.PrefillChunkTokens;
+        if (_prefilling is null && PrefillGroup(budget))
+        {
+            return;
+        }
+
         while (budget > 0 && (_prefilling ?? Admit()) is { } sequence)
         {
             if (sequence.CancelRequested)
@@ -40,16 +48,104 @@ public sealed partial class BatchScheduler
             PickFirstToken(sequence, _prefillIo.Logits.Span.Slice((count - 1) * _model.VocabSize, _model.VocabSize));
             if (sequence.IsDone)
             {
-                Keep(sequence, _prefillPast);
+                Keep(sequence, _prefillPast, 0);
                 continue;
             }
 
             sequence.State = SequenceState.Joining;
-            _joining.Add((sequence, _prefillPast));
+            _joining.Add((sequence, _prefillPast, 0));
 
             // The joiner's cache is the prefill buffer itself: the next prompt starts after the rebuild copied it.
             break;
         }
+    }
+
+    /// <summary>
+    /// Prefills the new prompts at the head of the queue that fit the token budget together (counting the
+    /// padding) in one call, left-padded to the longest, from an empty cache. Each then picks its first token and
+    /// joins. Returns false when the head cannot go this way (a long prompt, a kept cache, or no room).
+    /// </summary>
+    private bool PrefillGroup(int budget)
+    {
+        _group.Clear();
+        var longest = 0;
+        var rows = _batch.Rows;
+        while (_queue.Reader.TryPeek(out var next))
+        {
+            if (next.CancelRequested)
+            {
+                _queue.Reader.TryRead(out _);
+                next.Cancel();
+                continue;
+            }
+
+            var length = next.Tokens.Count;
+            if ((_group.Count + 1) * Math.Max(longest, length) > budget || rows + next.Rows > _options.MaxBatchRows
+                || next.Job.CacheKey is { } key && _prefixCache.Contains(key))
+            {
+                break;
+            }
+
+            _queue.Reader.TryRead(out _);
+            next.State = SequenceState.Prefilling;
+            _group.Add(next);
+            longest = Math.Max(longest, length);
+            rows += next.Rows;
+        }
+
+        if (_group.Count == 0)
+        {
+            return false;
+        }
+
+        var batch = _group.Count;
+        _prefillIo.Reserve(batch, longest, 0, _model.VocabSize);
+        var ids = _prefillIo.InputIds.Span;
+        var positions = _prefillIo.PositionIds.Span;
+        var mask = _prefillIo.AttentionMask.Span;
+        for (var b = 0; b < batch; b++)
+        {
+            var tokens = _group[b].Tokens;
+            var pad = longest - tokens.Count;
+            for (var i = 0; i < longest; i++)
+            {
+                var at = b * longest + i;
+                (ids[at], positions[at], mask[at]) = i < pad ? (0L, 0L, 0L) : (tokens[i - pad], i - pad, 1L);
+            }
+        }
+
+        try
+        {
+            _groupPast.Resize(batch, 0);
+            _model.Run(_prefillIo, batch, longest, _groupPast, _groupPresent);
+        }
+        catch (Exception error)
+        {
+            _group.ForEach(s => s.Fail(error));
+            return true;
+        }
+
+        // Left padding puts every row's last prompt token at the last position.
+        var vocab = _model.VocabSize;
+        for (var b = 0; b < batch; b++)
+        {
+            var sequence = _group[b];
+            sequence.Computed = sequence.Tokens.Count;
+            Interlocked.Add(ref _prefilledTokens, sequence.Computed);
+            InferenceTelemetry.PrefilledTokens.Add(sequence.Computed);
+            PickFirstToken(sequence, _prefillIo.Logits.Span.Slice(((b * longest) + longest - 1) * vocab, vocab));
+            if (sequence.IsDone)
+            {
+                Keep(sequence, _groupPresent, b);
+            }
+            else
+            {
+                sequence.State = SequenceState.Joining;
+                _joining.Add((sequence, _groupPresent, b));
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Takes the next queued sequence if the batch has rows for it; restores its conversation's cache.</summary>
@@ -131,7 +227,8 @@ public sealed partial class BatchScheduler
         }
     }
 
-    private void Keep(Sequence sequence, KvCache cache)
+    /// <summary>Keeps the cache of a conversation that ended at its first token (its row of a prefill cache).</summary>
+    private void Keep(Sequence sequence, KvCache cache, int row)
     {
         if (sequence.State != SequenceState.Finished || sequence.Job.CacheKey is null || sequence.Beam is not null)
         {
@@ -140,7 +237,7 @@ public sealed partial class BatchScheduler
 
         var copy = new KvCache(_model.KvShape, 1, sequence.Computed);
         copy.Resize(1, sequence.Computed);
-        cache.CopyRowTo(0, 0, sequence.Computed, copy, 0, 0);
+        cache.CopyRowTo(row, cache.Length - sequence.Computed, sequence.Computed, copy, 0, 0);
         _prefixCache.Put(sequence.Job.CacheKey, sequence.Tokens.GetRange(0, sequence.Computed).ToArray(), copy);
     }
 

@@ -13,9 +13,10 @@ namespace ChatCluster.Inference.Scheduling;
 ///
 /// Each step:
 ///   1. drop cancelled sequences (their rows are freed by the rebuild below, within this step);
-///   2. prefill: run up to <see cref="SchedulerOptions.PrefillChunkTokens"/> prompt tokens of the sequence at
-///      the head of the queue in its own cache (a long prompt takes several steps, so running streams wait at
-///      most one chunk); when its prompt is done it picks its first token and is ready to join;
+///   2. prefill up to <see cref="SchedulerOptions.PrefillChunkTokens"/> prompt tokens (padding included): the
+///      new short prompts at the head of the queue together in one call, or else one chunk of the head sequence
+///      (a long prompt takes several steps, so running streams wait at most one chunk; a conversation's kept
+///      cache is continued here); a sequence whose prompt is done picks its first token and is ready to join;
 ///   3. rebuild the batch's rows if sequences left or joined (keeping finished conversations' caches);
 ///   4. decode: one model call for every row; each sequence picks its next token with its own sampling.
 /// The step's plan is data (which sequences, how many tokens); <see cref="DecodeBatch"/> runs it.
@@ -30,11 +31,14 @@ public sealed partial class BatchScheduler : IDisposable
     private readonly DecodeBatch _batch;
     private readonly PrefixCache _prefixCache;
     private readonly ModelStepBuffers _prefillIo = new();
-    private readonly List<(Sequence, KvCache)> _joining = [];
+    private readonly List<(Sequence, KvCache, int)> _joining = [];
+    private readonly List<Sequence> _group = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly Thread _thread;
     private KvCache _prefillPast;
     private KvCache _prefillPresent;
+    private readonly KvCache _groupPast;
+    private readonly KvCache _groupPresent;
     private Sequence? _prefilling;
 
     public BatchScheduler(DecoderModel model, BpeTokenizer tokenizer, IReadOnlyList<int> endTokens, SchedulerOptions options)
@@ -52,6 +56,8 @@ public sealed partial class BatchScheduler : IDisposable
         _prefixCache = new PrefixCache(options.PrefixCacheBytes);
         _prefillPast = new KvCache(model.KvShape);
         _prefillPresent = new KvCache(model.KvShape);
+        _groupPast = new KvCache(model.KvShape);
+        _groupPresent = new KvCache(model.KvShape);
         _thread = new Thread(RunLoop) { IsBackground = true, Name = $"scheduler {model.Config.Id}" };
         _thread.Start();
     }

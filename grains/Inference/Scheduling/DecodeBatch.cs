@@ -26,10 +26,11 @@ internal sealed class DecodeBatch(DecoderModel model)
     public long CacheBytes => _cache.Bytes;
 
     /// <summary>
-    /// Drops finished and cancelled sequences and appends <paramref name="joining"/> ones (each with its own
-    /// one-row cache), copying every row into the spare cache at the new common length. Returns whether anything changed.
+    /// Drops finished and cancelled sequences and appends <paramref name="joining"/> ones (each with its row of a
+    /// prefill cache, its tokens right-aligned there), copying every row into the spare cache at the new common
+    /// length. Returns whether anything changed.
     /// </summary>
-    public bool Rebuild(IReadOnlyList<(Sequence Sequence, KvCache Cache)> joining)
+    public bool Rebuild(IReadOnlyList<(Sequence Sequence, KvCache Cache, int Row)> joining)
     {
         var leaving = _sequences.Exists(s => s.IsDone);
         if (!leaving && joining.Count == 0)
@@ -48,7 +49,7 @@ internal sealed class DecodeBatch(DecoderModel model)
             }
         }
 
-        foreach (var (s, _) in joining)
+        foreach (var (s, _, _) in joining)
         {
             length = Math.Max(length, s.Computed);
             rows += s.Rows;
@@ -74,12 +75,12 @@ internal sealed class DecodeBatch(DecoderModel model)
             source += s.Rows;
         }
 
-        foreach (var (s, own) in joining)
+        foreach (var (s, own, row) in joining)
         {
             // A beam search's rows all start from the one prompt cache.
             for (var b = 0; b < s.Rows; b++)
             {
-                own.CopyRowTo(0, 0, s.Computed, _spare, target++, length - s.Computed);
+                own.CopyRowTo(row, own.Length - s.Computed, s.Computed, _spare, target++, length - s.Computed);
             }
 
             s.State = SequenceState.Running;

@@ -33,6 +33,8 @@ internal sealed class PrefixCache(long capacityBytes)
         Bytes += cache.Bytes;
     }
 
+    public bool Contains(string key) => _byKey.ContainsKey(key);
+
     /// <summary>Takes the entry for <paramref name="key"/>, if any.</summary>
     public bool TryTake(string key, out int[] tokens, out KvCache cache)
     {

@@ -13,7 +13,7 @@ public sealed record SchedulerOptions
     /// Prompt tokens prefilled per step, at most. A long prompt is run in chunks of this size between decode
     /// steps, so running streams wait no more than one chunk's worth of work.
     /// </summary>
-    public int PrefillChunkTokens { get; init; } = 64;
+    public int PrefillChunkTokens { get; init; } = 128;
 
     /// <summary>Memory for conversations' KV caches kept between turns; least recently used go first.</summary>
     public long PrefixCacheBytes { get; init; } = 256L * 1024 * 1024;
