@@ -99,6 +99,7 @@ public sealed partial class BatchScheduler
         }
 
         var batch = _group.Count;
+        Volatile.Write(ref _largestPrefillGroup, Math.Max(_largestPrefillGroup, batch));
         _prefillIo.Reserve(batch, longest, 0, _model.VocabSize);
         var ids = _prefillIo.InputIds.Span;
         var positions = _prefillIo.PositionIds.Span;
@@ -163,7 +164,13 @@ public sealed partial class BatchScheduler
         {
             // Reuse the longest common prefix, leaving at least one prompt token to compute logits from.
             var reuse = Math.Min(CommonPrefix(tokens, next.Tokens), next.Tokens.Count - 1);
-            if (reuse > 0)
+            if (reuse == cached.Length)
+            {
+                // The usual case, the whole kept cache is the prompt's prefix: it becomes the prefill cache as is.
+                _prefillPast = cached;
+                next.Computed = reuse;
+            }
+            else if (reuse > 0)
             {
                 _prefillPast.Resize(1, reuse);
                 cached.CopyRowTo(0, 0, reuse, _prefillPast, 0, 0);

@@ -70,6 +70,7 @@ public sealed partial class BatchScheduler : IDisposable
     private long _loopAllocatedBytes;
     private long _maxCancelLatencySteps;
     private long _cancelledSequences;
+    private int _largestPrefillGroup;
 
     /// <summary>Rows decoding now (read from any thread; for metrics and tests).</summary>
     public int ActiveRows => Volatile.Read(ref _activeRows);
@@ -88,6 +89,9 @@ public sealed partial class BatchScheduler : IDisposable
     /// 1 means the step in flight finished and the next one freed them.
     /// </summary>
     public long MaxCancelLatencySteps => Interlocked.Read(ref _maxCancelLatencySteps);
+
+    /// <summary>The most new prompts prefilled together in one model call so far.</summary>
+    public int LargestPrefillGroup => Volatile.Read(ref _largestPrefillGroup);
 
     /// <summary>Running sequences ended by cancellation (a caller that went away or stopped reading).</summary>
     public long CancelledSequences => Interlocked.Read(ref _cancelledSequences);
