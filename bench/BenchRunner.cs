@@ -34,7 +34,12 @@ internal static class BenchRunner
         }
 
         AnsiConsole.MarkupLine($"  conversation: time to first token over {options.Turns} turns...");
-        var turns = await new ConversationBenchmark(options).RunAsync();
+        var conversationBenchmark = new ConversationBenchmark(options);
+        var turns = await conversationBenchmark.RunAsync();
+        if (conversationBenchmark.TruncatedTurns > 0)
+        {
+            AnsiConsole.MarkupLine($"[yellow]  {conversationBenchmark.TruncatedTurns} turns lost their oldest turns to the context window (their cache cannot match)[/]");
+        }
 
         Print(results, turns);
         var json = JsonSerializer.Serialize(new

@@ -18,7 +18,7 @@ internal sealed class ConversationBenchmark(BenchOptions options)
         using var engine = InferenceEngine.Load(options.Model, ExecutionDevice.Cpu);
         await ConverseAsync(engine, "warm-up", 0); // JIT and buffer growth stay out of the figures
 
-        // Five conversations each way; the median per turn (sub-millisecond times are noisy on a shared machine).
+        // Twenty conversations each way; the median per turn (millisecond times are noisy on a shared machine).
         var cached = new List<List<(double Ttft, int Prompt)>>();
         var uncached = new List<List<(double Ttft, int Prompt)>>();
         for (var c = 0; c < Conversations; c++)
@@ -34,7 +34,12 @@ internal sealed class ConversationBenchmark(BenchOptions options)
             cached[0][t].Prompt)).ToList();
     }
 
-    private const int Conversations = 5;
+    private const int Conversations = 20;
+
+    private int _truncatedTurns;
+
+    /// <summary>Turns (with a kept cache) whose prompt lost its oldest turns to the window: no cache can help those.</summary>
+    public int TruncatedTurns => _truncatedTurns;
 
     private static double Median(IEnumerable<double> values) => Percentiles.Of(values.ToList(), 0.5);
 
@@ -62,6 +67,10 @@ internal sealed class ConversationBenchmark(BenchOptions options)
                 ttft ??= clock.Elapsed.TotalMilliseconds;
                 reply += delta.Text;
                 prompt = delta.PromptTokens;
+                if (delta.DroppedMessages > 0 && cacheKey is not null)
+                {
+                    Interlocked.Increment(ref _truncatedTurns);
+                }
             }
 
             history.Add(new ChatMessage("assistant", reply));

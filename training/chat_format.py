@@ -22,9 +22,11 @@ def render_chat(messages: list[dict], add_generation_prompt: bool = False) -> st
 def encode_chat(tokenizer: Tokenizer, messages: list[dict]) -> tuple[list[int], list[bool]]:
     """Token ids of the rendered dialogue and, per id, whether the loss applies to it.
 
-    The pieces are encoded one by one (each message's header, its content, the separator), which gives
-    the same ids as encoding the whole rendered text: the byte-level pre-tokenizer always splits at the
-    newline after the role, and special tokens cut the text into independent segments."""
+    The pieces are encoded one by one (each message's header, its content, the separator). Special tokens
+    cut the text into independent segments, and the pre-tokenizer splits at the newline after the role as long
+    as the content does not itself start with whitespace ("\n\nHi" would merge with that newline): then this
+    gives the ids the engine's ChatTemplate gives, which encodes each stretch between control tokens as one
+    string, as Hugging Face does. No dialogue the pipeline makes starts with whitespace."""
     ids, learn = [], []
 
     def add(piece_ids, trained):

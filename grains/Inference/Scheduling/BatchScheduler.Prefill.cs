@@ -166,15 +166,22 @@ public sealed partial class BatchScheduler
             var reuse = Math.Min(CommonPrefix(tokens, next.Tokens), next.Tokens.Count - 1);
             if (reuse == cached.Length)
             {
-                // The usual case, the whole kept cache is the prompt's prefix: it becomes the prefill cache as is.
+                // The usual case, the whole kept cache is the prompt's prefix: it becomes the prefill cache as is,
+                // and the buffer it replaces will hold the next cache kept.
+                Return(_prefillPast);
                 _prefillPast = cached;
                 next.Computed = reuse;
             }
-            else if (reuse > 0)
+            else
             {
-                _prefillPast.Resize(1, reuse);
-                cached.CopyRowTo(0, 0, reuse, _prefillPast, 0, 0);
-                next.Computed = reuse;
+                if (reuse > 0)
+                {
+                    _prefillPast.Resize(1, reuse);
+                    cached.CopyRowTo(0, 0, reuse, _prefillPast, 0, 0);
+                    next.Computed = reuse;
+                }
+
+                Return(cached);
             }
         }
 
@@ -227,7 +234,7 @@ public sealed partial class BatchScheduler
         {
             if (s.State == SequenceState.Finished && s.Job.CacheKey is not null && s.Beam is null)
             {
-                _prefixCache.Put(s.Job.CacheKey, s.Tokens.GetRange(0, s.Computed).ToArray(), _batch.ExtractRow(row, s.Computed));
+                _prefixCache.Put(s.Job.CacheKey, s.Tokens.GetRange(0, s.Computed).ToArray(), _batch.ExtractRow(row, s.Computed, Rent()));
             }
 
             row += s.Rows;
@@ -242,11 +249,27 @@ public sealed partial class BatchScheduler
             return;
         }
 
-        var copy = new KvCache(_model.KvShape, 1, sequence.Computed);
+        var copy = Rent();
         copy.Resize(1, sequence.Computed);
         cache.CopyRowTo(row, cache.Length - sequence.Computed, sequence.Computed, copy, 0, 0);
         _prefixCache.Put(sequence.Job.CacheKey, sequence.Tokens.GetRange(0, sequence.Computed).ToArray(), copy);
     }
+
+    /// <summary>
+    /// Single-row caches go round: kept after a turn, adopted or copied at the next, then reused for another
+    /// kept cache, so that a conversation's turns do not allocate pinned memory each time.
+    /// </summary>
+    private KvCache Rent() => _cachePool.TryPop(out var cache) ? cache : new KvCache(_model.KvShape);
+
+    private void Return(KvCache cache)
+    {
+        if (_cachePool.Count < CachePoolLimit)
+        {
+            _cachePool.Push(cache);
+        }
+    }
+
+    private const int CachePoolLimit = 8;
 
     private static int CommonPrefix(int[] cached, List<int> prompt)
     {

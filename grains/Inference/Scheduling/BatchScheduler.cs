@@ -12,12 +12,13 @@ namespace ChatCluster.Inference.Scheduling;
 /// "overloaded" error) and read their sequence's output channel.
 ///
 /// Each step:
-///   1. drop cancelled sequences (their rows are freed by the rebuild below, within this step);
+///   1. drop cancelled sequences (their rows are freed by the rebuild below, within this step) and keep the
+///      caches of conversations that finished in the last step;
 ///   2. prefill up to <see cref="SchedulerOptions.PrefillChunkTokens"/> prompt tokens (padding included): the
 ///      new short prompts at the head of the queue together in one call, or else one chunk of the head sequence
 ///      (a long prompt takes several steps, so running streams wait at most one chunk; a conversation's kept
 ///      cache is continued here); a sequence whose prompt is done picks its first token and is ready to join;
-///   3. rebuild the batch's rows if sequences left or joined (keeping finished conversations' caches);
+///   3. rebuild the batch's rows if sequences left or joined;
 ///   4. decode: one model call for every row; each sequence picks its next token with its own sampling.
 /// The step's plan is data (which sequences, how many tokens); <see cref="DecodeBatch"/> runs it.
 /// </summary>
@@ -33,6 +34,7 @@ public sealed partial class BatchScheduler : IDisposable
     private readonly ModelStepBuffers _prefillIo = new();
     private readonly List<(Sequence, KvCache, int)> _joining = [];
     private readonly List<Sequence> _group = [];
+    private readonly Stack<KvCache> _cachePool = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Thread _thread;
     private KvCache _prefillPast;
@@ -185,8 +187,10 @@ public sealed partial class BatchScheduler : IDisposable
             }
         }
 
-        Prefill();
+        // Before any prefill: a reply's last delta went out in the last step, so its conversation's next turn
+        // may already be queued, and must find the cache in place.
         KeepFinishedCaches();
+        Prefill();
         _batch.Rebuild(_joining);
         _joining.Clear();
         Volatile.Write(ref _activeRows, _batch.Rows);

@@ -163,13 +163,12 @@ internal sealed class DecodeBatch(DecoderModel model)
         }
     }
 
-    /// <summary>Copies one row's cache out (its valid positions only), for keeping after the turn.</summary>
-    public KvCache ExtractRow(int row, int computed)
+    /// <summary>Copies one row's cache (its valid positions only) into <paramref name="target"/>, for keeping after the turn.</summary>
+    public KvCache ExtractRow(int row, int computed, KvCache target)
     {
-        var copy = new KvCache(model.KvShape, 1, computed);
-        copy.Resize(1, computed);
-        _cache.CopyRowTo(row, _cache.Length - computed, computed, copy, 0, 0);
-        return copy;
+        target.Resize(1, computed);
+        _cache.CopyRowTo(row, _cache.Length - computed, computed, target, 0, 0);
+        return target;
     }
 
     public int FirstRowOf(Sequence sequence)
