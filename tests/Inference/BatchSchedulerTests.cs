@@ -121,9 +121,13 @@ public sealed class BatchSchedulerTests
     [Fact]
     public async Task A_long_prompt_is_prefilled_in_chunks_while_running_streams_keep_decoding()
     {
-        using var harness = new SchedulerHarness(new SchedulerOptions { PrefillChunkTokens = 8 }, endTokens: false);
-        var running = harness.Submit(harness.Prompt(10, 4), new SamplingParameters { Temperature = 0, MaxTokens = 100 });
+        // The bundled model's longer window and fifteen neighbours keep the running stream going for hundreds of
+        // steps, so a test thread slowed by a loaded machine still finds it running when the long prompt arrives.
+        using var harness = new SchedulerHarness(new SchedulerOptions { PrefillChunkTokens = 8 }, endTokens: false, model: TestPaths.BundledModel);
+        var neighbours = Enumerable.Range(0, 15).Select(i => harness.Submit(harness.Prompt(500 + i, 4), new SamplingParameters { Temperature = 0 })).ToList();
+        var running = harness.Submit(harness.Prompt(10, 4), new SamplingParameters { Temperature = 0 });
         await AsyncTimeouts.UntilAsync(() => running.Generated > 2, "the running stream decodes");
+        Assert.False(running.IsDone);
 
         var generatedBefore = running.Generated;
         var stepsBefore = harness.Scheduler.Steps;
@@ -133,7 +137,7 @@ public sealed class BatchSchedulerTests
         // 60 prompt tokens in chunks of 8 take 8 steps, and each of them also decoded the running stream.
         Assert.True(harness.Scheduler.Steps - stepsBefore >= 8, $"prefill took {harness.Scheduler.Steps - stepsBefore} steps");
         Assert.True(running.Generated - generatedBefore >= 7, $"the running stream got {running.Generated - generatedBefore} tokens meanwhile");
-        harness.Scheduler.Cancel(running);
+        neighbours.Append(running).ToList().ForEach(harness.Scheduler.Cancel);
     }
 
     [Fact]
