@@ -153,4 +153,18 @@ public sealed class RedisReplyTests(RedisServer server) : SharedRedisServerTest(
         Assert.StartsWith("WRONGTYPE", wrongType.Message);
         Assert.Equal("not a number", (await Redis.ExecuteAsync("GET", Prefix + "text")).AsString());
     }
+
+    [Fact]
+    public async Task Accessors_refuse_a_reply_of_another_kind_saying_what_it_is()
+    {
+        await Redis.ExecuteAsync("SET", Prefix + "word", "seven");
+        RedisValue word = await Redis.ExecuteAsync("GET", Prefix + "word");
+        RedisValue missing = await Redis.ExecuteAsync("GET", Prefix + "missing");
+
+        var notInteger = Assert.Throws<InvalidOperationException>(() => word.AsLong());
+        var notArray = Assert.Throws<InvalidOperationException>(() => missing.AsArray());
+
+        Assert.Equal("The Redis reply is BulkString (seven), not an integer.", notInteger.Message);
+        Assert.Equal("The Redis reply is Null ((nil)), not an array.", notArray.Message);
+    }
 }
