@@ -1,54 +1,42 @@
-using ChatCluster.Conversations;
 using ChatCluster.Gateway;
-using ChatCluster.Grains;
 using ChatCluster.Inference;
 using ChatCluster.Inference.Model;
 using ChatCluster.Inference.Scheduling;
-using ChatCluster.Silo.Redis;
-using ChatCluster.Silo.Runtime;
-using ChatCluster.Silo.Storage;
+using ChatCluster.Silo.Hosting;
 using ChatCluster.Silo.Telemetry;
 
 namespace ChatCluster.Silo;
 
 /// <summary>
-/// Composes a silo: the model (loaded before the node listens, so /healthz answering means it serves), the
-/// grain runtime with the inference and conversation grains, grain storage (Redis with --redis, else memory),
-/// the gateway, and telemetry.
+/// Composes a node: the model (loaded before the node listens, so /healthz answering means it serves), an
+/// Orleans silo hosting the conversation grains (<see cref="ClusterConfiguration"/>), the gateway, and
+/// telemetry, in one ASP.NET Core app.
 /// </summary>
 public static class SiloHost
 {
     /// <summary>A node from serve's command line, built but not started (the tests' in-process servers).</summary>
     public static Task<WebApplication> CreateAppAsync(string[] args) => CreateAppAsync(Commands.ServeCommand.Parse(args));
 
-    public static async Task<WebApplication> CreateAppAsync(SiloOptions options, CancellationToken cancellationToken = default)
+    public static Task<WebApplication> CreateAppAsync(SiloOptions options, CancellationToken cancellationToken = default)
     {
-        if (options.MaxBatch < 1 || options.MaxQueue < 1)
-        {
-            throw new ArgumentException("--max-batch and --max-queue must be at least 1.");
-        }
-
+        Validate(options);
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(options.Urls);
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error); // its ServerGC advice does not apply to a node that also runs inference
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
 
+        // One engine per model per device on each silo: a DI singleton, the only object Orleans guarantees is node-local.
         var engine = InferenceEngine.Load(options.Model, ExecutionDevice.Parse(options.Device), new SchedulerOptions
         {
             MaxBatchRows = options.MaxBatch,
             MaxQueuedRequests = options.MaxQueue,
         });
         builder.Services.AddSingleton(engine);
-        builder.Services.AddGrainRuntime();
-        builder.Services.AddGrain<IInferenceGrain, InferenceGrain>();
-        builder.Services.AddGrain<IConversationGrain, ConversationGrain>();
-        builder.Services.AddSingleton(new ConversationOptions { ModelId = engine.Info.Id });
-        if (options.Redis is { } redis)
-        {
-            var connection = await RedisConnection.ConnectAsync(new RedisOptions { Endpoint = RedisEndpoint.Parse(redis) }, cancellationToken);
-            builder.Services.AddSingleton(connection);
-            builder.Services.AddSingleton<IGrainStorage>(new RedisGrainStorage(connection));
-        }
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.UseOrleans(silo => ClusterConfiguration.Configure(silo, options));
 
         builder.Services.AddChatGateway(new GatewayOptions
         {
@@ -66,6 +54,29 @@ public static class SiloHost
         app.MapChatGateway();
         app.MapGet("/healthz", static () => Results.Text("ok"));
         app.Lifetime.ApplicationStopped.Register(engine.Dispose);
-        return app;
+        return Task.FromResult(app);
+    }
+
+    private static void Validate(SiloOptions options)
+    {
+        if (options.MaxBatch < 1 || options.MaxQueue < 1)
+        {
+            throw new ArgumentException("--max-batch and --max-queue must be at least 1.");
+        }
+
+        if (options.SiloPort is < 1 or > 65535)
+        {
+            throw new ArgumentException($"--silo-port must be a port number (1-65535); it is {options.SiloPort}.");
+        }
+
+        if (options.GatewayPort is < 0 or > 65535)
+        {
+            throw new ArgumentException($"--gateway-port must be a port number (1-65535), or 0 for none; it is {options.GatewayPort}.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ClusterId))
+        {
+            throw new ArgumentException("--cluster-id must not be empty.");
+        }
     }
 }

@@ -8,8 +8,24 @@ public sealed record SiloOptions
     /// <summary>The model folder; the bundled model (copied next to the program) by default.</summary>
     public string Model { get; init; } = DefaultModel;
 
-    /// <summary>host:port of Redis for durable state; null keeps state in memory (single node).</summary>
+    /// <summary>
+    /// host:port of Redis (or any StackExchange.Redis configuration string): cluster membership and conversation
+    /// state live there, and every silo on the same Redis and cluster id joins one cluster. Null: a single node
+    /// with in-memory state.
+    /// </summary>
     public string? Redis { get; init; }
+
+    /// <summary>Silos with the same Redis and cluster id form one cluster.</summary>
+    public string ClusterId { get; init; } = "chatcluster";
+
+    /// <summary>Orleans silo-to-silo port; each silo on one machine takes its own.</summary>
+    public int SiloPort { get; init; } = 11111;
+
+    /// <summary>Orleans client gateway port (for external Orleans clients); 0 turns the client gateway off.</summary>
+    public int GatewayPort { get; init; } = 30000;
+
+    /// <summary>The address other silos reach this one on; loopback by default, so a node is not reachable from elsewhere unless asked.</summary>
+    public string Advertise { get; init; } = "127.0.0.1";
 
     public IReadOnlyList<string> ApiKeys { get; init; } = [];
 

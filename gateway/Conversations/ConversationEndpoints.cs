@@ -35,7 +35,9 @@ internal static partial class ConversationEndpoints
         }
 
         var id = RandomIds.New("conv_");
-        await Grain(context, id).CreateAsync(CallerIdentity.Of(context).Owner, request.SystemPrompt, request.Defaults);
+        var grain = Grain(context, id);
+        var owner = CallerIdentity.Of(context).Owner;
+        await ClusterRetry.RunAsync(() => grain.CreateAsync(owner, request.SystemPrompt, request.Defaults), context.RequestAborted);
         await JsonResponse.WriteAsync(context, json =>
         {
             json.WriteStartObject();
@@ -47,7 +49,9 @@ internal static partial class ConversationEndpoints
 
     private static async Task GetAsync(HttpContext context, string id)
     {
-        var snapshot = await Grain(context, id).GetAsync(CallerIdentity.Of(context).Owner);
+        var grain = Grain(context, id);
+        var owner = CallerIdentity.Of(context).Owner;
+        var snapshot = await ClusterRetry.RunAsync(() => grain.GetAsync(owner), context.RequestAborted);
         await JsonResponse.WriteAsync(context, json =>
         {
             json.WriteStartObject();
@@ -83,7 +87,7 @@ internal static partial class ConversationEndpoints
         await services.GetRequiredService<GenerationResponder>().RespondAsync(
             context,
             choices: 1,
-            (_, cancellationToken) => grain.SendAsync(owner, request.Content, request.Sampling, cancellationToken),
+            (_, cancellationToken) => ClusterRetry.StreamAsync(token => grain.SendAsync(owner, request.Content, request.Sampling, token), cancellationToken),
             request.Stream,
             ConversationReplyWriter.WriteStreamAsync,
             ConversationReplyWriter.WriteObjectAsync);
@@ -91,7 +95,9 @@ internal static partial class ConversationEndpoints
 
     private static async Task DeleteAsync(HttpContext context, string id)
     {
-        await Grain(context, id).DeleteAsync(CallerIdentity.Of(context).Owner);
+        var grain = Grain(context, id);
+        var owner = CallerIdentity.Of(context).Owner;
+        await ClusterRetry.RunAsync(() => grain.DeleteAsync(owner), context.RequestAborted);
         await JsonResponse.WriteAsync(context, json =>
         {
             json.WriteStartObject();

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using ChatCluster.Gateway.Http;
-using ChatCluster.Grains;
+using ChatCluster.Inference;
 using Microsoft.AspNetCore.Http;
 
 namespace ChatCluster.Gateway.Conversations;

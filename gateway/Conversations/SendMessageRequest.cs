@@ -1,4 +1,4 @@
-using ChatCluster.Grains;
+using ChatCluster.Inference;
 
 namespace ChatCluster.Gateway.Conversations;
 

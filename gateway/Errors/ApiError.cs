@@ -8,7 +8,7 @@ namespace ChatCluster.Gateway.Errors;
 /// </summary>
 public sealed record ApiError(int Status, string Message, string Type, string? Param = null, string? Code = null)
 {
-    /// <summary>Seconds the caller should wait before retrying (sent as Retry-After); only for 429.</summary>
+    /// <summary>Seconds the caller should wait before retrying (sent as Retry-After); for 429 and 503.</summary>
     public int? RetryAfterSeconds { get; init; }
 
     public static ApiError Invalid(string message, string? param = null, string? code = null) =>
@@ -25,6 +25,12 @@ public sealed record ApiError(int Status, string Message, string Type, string? P
 
     public static ApiError TooManyRequests(string message, int retryAfterSeconds) =>
         new(StatusCodes.Status429TooManyRequests, message, "rate_limit_error", null, "rate_limit_exceeded")
+        {
+            RetryAfterSeconds = retryAfterSeconds,
+        };
+
+    public static ApiError Unavailable(string message, int retryAfterSeconds) =>
+        new(StatusCodes.Status503ServiceUnavailable, message, "server_error", null, "service_unavailable")
         {
             RetryAfterSeconds = retryAfterSeconds,
         };

@@ -1,5 +1,5 @@
 using System.Threading.Channels;
-using ChatCluster.Grains;
+using ChatCluster.Inference;
 
 namespace ChatCluster.Gateway.Http;
 

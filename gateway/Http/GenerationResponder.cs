@@ -1,7 +1,7 @@
 using ChatCluster.Gateway.Errors;
 using ChatCluster.Gateway.Limits;
 using ChatCluster.Gateway.Security;
-using ChatCluster.Grains;
+using ChatCluster.Inference;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 

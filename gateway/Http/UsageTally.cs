@@ -1,6 +1,6 @@
 using System.Text.Json;
 using ChatCluster.Gateway.Errors;
-using ChatCluster.Grains;
+using ChatCluster.Inference;
 using Microsoft.AspNetCore.Http;
 
 namespace ChatCluster.Gateway.Http;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using ChatCluster.Gateway.Errors;
 using ChatCluster.Gateway.Http;
-using ChatCluster.Grains;
+using ChatCluster.Inference;
 
 namespace ChatCluster.Gateway.OpenAi;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using ChatCluster.Gateway.Errors;
 using ChatCluster.Gateway.Http;
-using ChatCluster.Grains;
+using ChatCluster.Inference;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -21,10 +21,10 @@ internal static class OpenAiEndpoints
         api.MapPost("/chat/completions", CompleteChatAsync);
     }
 
-    private static async Task ListModelsAsync(HttpContext context)
+    private static Task ListModelsAsync(HttpContext context)
     {
-        var info = await InferenceGrain(context).GetInfoAsync();
-        await JsonResponse.WriteAsync(context, json =>
+        var info = Engine(context).Info;
+        return JsonResponse.WriteAsync(context, json =>
         {
             json.WriteStartObject();
             json.WriteString("object", "list");
@@ -44,7 +44,7 @@ internal static class OpenAiEndpoints
                 $"The model '{model}' does not exist; this server serves '{options.ModelId}'.", "model", "model_not_found"));
         }
 
-        var info = await InferenceGrain(context).GetInfoAsync();
+        var info = Engine(context).Info;
         await JsonResponse.WriteAsync(context, json => WriteModel(json, info));
     }
 
@@ -58,12 +58,12 @@ internal static class OpenAiEndpoints
             request = ChatCompletionRequestParser.Parse(body, options);
         }
 
-        var grain = InferenceGrain(context);
+        var engine = Engine(context);
         var writer = new ChatCompletionWriter(request, RandomIds.New("chatcmpl-"), DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         await services.GetRequiredService<GenerationResponder>().RespondAsync(
             context,
             request.Choices,
-            (choice, cancellationToken) => grain.ChatAsync(ForChoice(request, choice), cancellationToken),
+            (choice, cancellationToken) => engine.ChatAsync(ForChoice(request, choice), cancellationToken),
             request.Stream,
             writer.WriteStreamAsync,
             writer.WriteObjectAsync);
@@ -81,11 +81,11 @@ internal static class OpenAiEndpoints
         return new ChatRequest { Messages = request.Messages, Sampling = sampling, TruncateOldest = false };
     }
 
-    private static IInferenceGrain InferenceGrain(HttpContext context)
-    {
-        var options = context.RequestServices.GetRequiredService<GatewayOptions>();
-        return context.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IInferenceGrain>(options.ModelId);
-    }
+    /// <summary>
+    /// This silo's engine. A stateless completion has no state to place anywhere, so it runs on the node it
+    /// arrived at, in the same batches as the conversations that live here.
+    /// </summary>
+    private static InferenceEngine Engine(HttpContext context) => context.RequestServices.GetRequiredService<InferenceEngine>();
 
     private static void WriteModel(Utf8JsonWriter json, ModelInfo info)
     {

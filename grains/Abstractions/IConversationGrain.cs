@@ -1,20 +1,31 @@
+using ChatCluster.Inference;
+
 namespace ChatCluster.Grains;
 
 /// <summary>
 /// One conversation: its messages, owner, system prompt and default sampling. Key: the conversation id.
-/// Turn-based: one call at a time. A turn is atomic: the user's message and the reply are stored together
-/// when the reply completes; a turn cut short leaves the conversation as it was.
+/// Turns run one at a time, in arrival order, whichever node they came through. A turn is atomic: the user's
+/// message and the reply are stored together when the reply completes; a turn cut short leaves the
+/// conversation as it was.
 /// </summary>
-public interface IConversationGrain : IGrain
+[Alias("chatcluster.conversation")]
+public interface IConversationGrain : IGrainWithStringKey
 {
     /// <summary>Creates the conversation, owned by <paramref name="owner"/> (an API key's id, or "" when open).</summary>
+    [Alias("create")]
     Task CreateAsync(string owner, string? systemPrompt, SamplingParameters? defaults);
 
     /// <summary>The conversation as the owner sees it. Throws <see cref="NotFoundException"/> if it does not exist or belongs to another owner.</summary>
+    [Alias("get")]
     Task<ConversationSnapshot> GetAsync(string owner);
 
-    /// <summary>Runs one turn: streams the assistant's reply to <paramref name="content"/>.</summary>
+    /// <summary>
+    /// Runs one turn: streams the assistant's reply to <paramref name="content"/>. Cancelling (or dropping the
+    /// enumerator) frees the sequence's batch slot within one decode step and stores nothing.
+    /// </summary>
+    [Alias("send")]
     IAsyncEnumerable<ChatDelta> SendAsync(string owner, string content, SamplingParameters? sampling, CancellationToken cancellationToken = default);
 
+    [Alias("delete")]
     Task DeleteAsync(string owner);
 }

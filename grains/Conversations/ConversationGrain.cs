@@ -1,84 +1,127 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using ChatCluster.Grains;
+using ChatCluster.Inference;
+using Orleans.Placement;
+using Orleans.Storage;
 
 namespace ChatCluster.Conversations;
 
 /// <summary>
-/// One conversation (key: its id). Each turn sends the whole history to the model's inference grain, which
+/// One conversation (key: its id). Each turn sends the whole history to this silo's inference engine, which
 /// formats it with the chat template and drops the oldest turns if it does not fit the context window
 /// (<see cref="ChatDelta.DroppedMessages"/> tells the caller). The turn is committed (user message and reply
 /// together, written to storage) when the reply's final event arrives and before it is passed on, so a reply
 /// the caller saw finish is durable; a turn that ends any other way stores nothing.
+/// <para>
+/// Orleans lets streaming methods interleave with every other call on the grain, so the grain keeps turn order
+/// itself: <see cref="_turn"/> is held from the start of a turn (or a create or delete) until it ends, and
+/// each turn reads the history the previous one committed. Storage writes carry an ETag: if another
+/// activation wrote first (a stale activation after a failover), the write fails, nothing is overwritten, and
+/// this activation deactivates so the next call reads the stored truth.
+/// </para>
 /// </summary>
-public sealed class ConversationGrain(IPersistentState<ConversationState> state, ConversationOptions options, TimeProvider time)
-    : Grain, IConversationGrain
+[PreferLocalPlacement]
+public sealed class ConversationGrain(
+    [PersistentState("conversation", ConversationStorage.Name)] IPersistentState<ConversationState> state,
+    InferenceEngine engine,
+    TimeProvider time) : Grain, IConversationGrain
 {
-    public Task CreateAsync(string owner, string? systemPrompt, SamplingParameters? defaults)
+    private readonly SemaphoreSlim _turn = new(1, 1);
+
+    private string Id => this.GetPrimaryKeyString();
+
+    public async Task CreateAsync(string owner, string? systemPrompt, SamplingParameters? defaults)
     {
         ArgumentNullException.ThrowIfNull(owner);
-        if (state.State.Exists)
+        await _turn.WaitAsync();
+        try
         {
-            throw new InvalidRequestException($"Conversation '{Id.Key}' already exists.", "id");
-        }
+            if (state.State.Exists)
+            {
+                throw new InvalidRequestException($"Conversation '{Id}' already exists.", "id");
+            }
 
-        return CommitAsync(new ConversationState
+            await CommitAsync(new ConversationState
+            {
+                Exists = true,
+                Owner = owner,
+                SystemPrompt = string.IsNullOrEmpty(systemPrompt) ? null : systemPrompt,
+                Defaults = defaults,
+                CreatedUnixSeconds = time.GetUtcNow().ToUnixTimeSeconds(),
+            });
+        }
+        finally
         {
-            Exists = true,
-            Owner = owner,
-            SystemPrompt = string.IsNullOrEmpty(systemPrompt) ? null : systemPrompt,
-            Defaults = defaults,
-            CreatedUnixSeconds = time.GetUtcNow().ToUnixTimeSeconds(),
-        });
+            _turn.Release();
+        }
     }
 
     public Task<ConversationSnapshot> GetAsync(string owner)
     {
         var conversation = OwnedBy(owner);
-        return Task.FromResult(new ConversationSnapshot(Id.Key, WithSystemPrompt(conversation, []), conversation.CreatedUnixSeconds));
+        return Task.FromResult(new ConversationSnapshot(Id, WithSystemPrompt(conversation, []), conversation.CreatedUnixSeconds));
     }
 
     public async IAsyncEnumerable<ChatDelta> SendAsync(
         string owner, string content, SamplingParameters? sampling, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var conversation = OwnedBy(owner);
         if (string.IsNullOrWhiteSpace(content))
         {
             throw new InvalidRequestException("The message content must not be empty.", "content");
         }
 
-        var question = new ChatMessage(ChatMessage.User, content);
-        var request = new ChatRequest
+        await _turn.WaitAsync(cancellationToken);
+        try
         {
-            Messages = WithSystemPrompt(conversation, question),
-            Sampling = sampling ?? conversation.Defaults ?? new SamplingParameters(),
-            CacheKey = Id.Key,
-            TruncateOldest = true,
-        };
-        var reply = new StringBuilder();
-        await foreach (var delta in GrainFactory.GetGrain<IInferenceGrain>(options.ModelId).ChatAsync(request, cancellationToken))
-        {
-            // The conversation keeps the first choice; beam search's other choices only stream through.
-            if (delta.Index == 0)
+            // Read after the wait: the previous turn's reply is part of this turn's history.
+            var conversation = OwnedBy(owner);
+            var question = new ChatMessage(ChatMessage.User, content);
+            var request = new ChatRequest
             {
-                reply.Append(delta.Text);
-                if (delta.Finish is FinishReason.Stop or FinishReason.Length)
+                Messages = WithSystemPrompt(conversation, question),
+                Sampling = sampling ?? conversation.Defaults ?? new SamplingParameters(),
+                CacheKey = Id,
+                TruncateOldest = true,
+            };
+            var reply = new StringBuilder();
+            await foreach (var delta in engine.ChatAsync(request, cancellationToken))
+            {
+                // The conversation keeps the first choice; beam search's other choices only stream through.
+                if (delta.Index == 0)
                 {
-                    await CommitAsync(conversation with
+                    reply.Append(delta.Text);
+                    if (delta.Finish is FinishReason.Stop or FinishReason.Length)
                     {
-                        Messages = [.. conversation.Messages, question, new ChatMessage(ChatMessage.Assistant, reply.ToString())],
-                    });
+                        await CommitAsync(conversation with
+                        {
+                            Messages = [.. conversation.Messages, question, new ChatMessage(ChatMessage.Assistant, reply.ToString())],
+                        });
+                    }
                 }
-            }
 
-            yield return delta;
+                yield return delta;
+            }
+        }
+        finally
+        {
+            _turn.Release();
         }
     }
 
     public async Task DeleteAsync(string owner)
     {
-        OwnedBy(owner);
-        await state.ClearStateAsync();
+        await _turn.WaitAsync();
+        try
+        {
+            OwnedBy(owner);
+            await state.ClearStateAsync();
+            state.State = new ConversationState();
+        }
+        finally
+        {
+            _turn.Release();
+        }
     }
 
     /// <summary>The conversation if it exists and belongs to <paramref name="owner"/>; anyone else learns nothing about it.</summary>
@@ -87,7 +130,7 @@ public sealed class ConversationGrain(IPersistentState<ConversationState> state,
         var conversation = state.State;
         return conversation.Exists && string.Equals(conversation.Owner, owner, StringComparison.Ordinal)
             ? conversation
-            : throw new NotFoundException($"Conversation '{Id.Key}' was not found.");
+            : throw new NotFoundException($"Conversation '{Id}' was not found.");
     }
 
     /// <summary>System prompt (if any), the stored messages, then <paramref name="next"/>.</summary>
@@ -104,8 +147,15 @@ public sealed class ConversationGrain(IPersistentState<ConversationState> state,
         state.State = next;
         try
         {
-            // Not the caller's token: once the reply is complete the turn is committed whether or not the caller still listens.
-            await state.WriteStateAsync(CancellationToken.None);
+            await state.WriteStateAsync();
+        }
+        catch (InconsistentStateException)
+        {
+            // Another activation wrote a newer version: this one is stale. Nothing was overwritten; the caller
+            // gets a retryable error and the next call activates afresh from storage.
+            state.State = previous;
+            DeactivateOnIdle();
+            throw;
         }
         catch
         {

@@ -1,10 +1,12 @@
-using ChatCluster.Grains;
+using ChatCluster.Inference;
 
 namespace ChatCluster.Conversations;
 
 /// <summary>
 /// A conversation as stored. Immutable: a turn builds the next state and replaces this one only once it is
 /// written, so a turn cut short cannot leave half of itself behind, in memory or in storage.
+/// Stored as JSON whose property names (camelCase) are the schema: no .NET type name is stored, so renaming
+/// a type never orphans stored conversations (see the silo's JsonGrainStateSerializer).
 /// </summary>
 public sealed record ConversationState
 {

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using ChatCluster.Grains;
 using ChatCluster.Inference.Model;
 using ChatCluster.Inference.Sampling;
 using ChatCluster.Inference.Scheduling;

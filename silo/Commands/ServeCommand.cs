@@ -3,24 +3,34 @@ using System.CommandLine;
 namespace ChatCluster.Silo.Commands;
 
 /// <summary>
-/// Serving a node: the root command's default, also reachable as <c>serve</c>. Options follow the contract:
-/// --urls, --model, --redis, --api-key (repeatable), --keys-file, --cors-origin (repeatable), --device.
+/// Serving a node: the root command's default, also reachable as <c>serve</c>. Options follow the contract
+/// (README.md lists them with what each does).
 /// </summary>
 internal static class ServeCommand
 {
-    private static readonly Option<string> Urls = new("--urls") { Description = "Where to listen.", DefaultValueFactory = _ => "http://127.0.0.1:8080" };
+    private static readonly SiloOptions Defaults = new();
+
+    private static readonly Option<string> Urls = new("--urls") { Description = "Where to listen for HTTP.", DefaultValueFactory = _ => Defaults.Urls };
     private static readonly Option<string> Model = new("--model") { Description = "Model folder (Optimum decoder-with-past layout); the bundled model by default.", HelpName = "DIR" };
-    private static readonly Option<string> Redis = new("--redis") { Description = "Redis host:port for durable state; in-memory when absent.", HelpName = "HOST:PORT" };
+    private static readonly Option<string> Redis = new("--redis") { Description = "Redis host:port for cluster membership and durable state; a single node with in-memory state when absent.", HelpName = "HOST:PORT" };
+    private static readonly Option<string> ClusterId = new("--cluster-id") { Description = "Silos with the same Redis and cluster id form one cluster.", DefaultValueFactory = _ => Defaults.ClusterId, HelpName = "ID" };
+    private static readonly Option<int> SiloPort = new("--silo-port") { Description = "Orleans silo-to-silo port; each silo on one machine needs its own.", DefaultValueFactory = _ => Defaults.SiloPort, HelpName = "N" };
+    private static readonly Option<int> GatewayPort = new("--gateway-port") { Description = "Orleans client gateway port; 0 turns it off.", DefaultValueFactory = _ => Defaults.GatewayPort, HelpName = "N" };
+    private static readonly Option<string> Advertise = new("--advertise") { Description = "The IP address other silos reach this one on (the silo listens there too).", DefaultValueFactory = _ => Defaults.Advertise, HelpName = "ADDRESS" };
     private static readonly Option<string[]> ApiKeys = new("--api-key") { Description = "An accepted API key (repeatable). None: open access, for local use.", HelpName = "KEY" };
     private static readonly Option<string> KeysFile = new("--keys-file") { Description = "A file of API keys, one per line.", HelpName = "FILE" };
     private static readonly Option<string[]> CorsOrigins = new("--cors-origin") { Description = "A browser origin allowed to call the API (repeatable).", HelpName = "ORIGIN" };
-    private static readonly Option<string> Device = new("--device") { Description = "cpu or cuda.", DefaultValueFactory = _ => "cpu" };
-    private static readonly Option<int> MaxBatch = new("--max-batch") { Description = "Most sequences (or beams) decoded together in one model step.", DefaultValueFactory = _ => 32 };
-    private static readonly Option<int> MaxQueue = new("--max-queue") { Description = "Requests that may wait for a batch row; beyond it callers get 429.", DefaultValueFactory = _ => 128 };
-    private static readonly Option<int> RequestsPerMinute = new("--requests-per-minute") { Description = "Per API key when keys are configured; 0 = no limit.", DefaultValueFactory = _ => 600 };
-    private static readonly Option<int> MaxStreamsPerKey = new("--max-streams-per-key") { Description = "Generations one API key may run at once; 0 = no limit.", DefaultValueFactory = _ => 32 };
+    private static readonly Option<string> Device = new("--device") { Description = "cpu or cuda.", DefaultValueFactory = _ => Defaults.Device };
+    private static readonly Option<int> MaxBatch = new("--max-batch") { Description = "Most sequences (or beams) decoded together in one model step.", DefaultValueFactory = _ => Defaults.MaxBatch };
+    private static readonly Option<int> MaxQueue = new("--max-queue") { Description = "Requests that may wait for a batch row; beyond it callers get 429.", DefaultValueFactory = _ => Defaults.MaxQueue };
+    private static readonly Option<int> RequestsPerMinute = new("--requests-per-minute") { Description = "Per API key when keys are configured; 0 = no limit.", DefaultValueFactory = _ => Defaults.RequestsPerMinute };
+    private static readonly Option<int> MaxStreamsPerKey = new("--max-streams-per-key") { Description = "Generations one API key may run at once; 0 = no limit.", DefaultValueFactory = _ => Defaults.MaxStreamsPerKey };
 
-    private static readonly Option[] All = [Urls, Model, Redis, ApiKeys, KeysFile, CorsOrigins, Device, MaxBatch, MaxQueue, RequestsPerMinute, MaxStreamsPerKey];
+    private static readonly Option[] All =
+    [
+        Urls, Model, Redis, ClusterId, SiloPort, GatewayPort, Advertise, ApiKeys, KeysFile, CorsOrigins, Device, MaxBatch, MaxQueue,
+        RequestsPerMinute, MaxStreamsPerKey,
+    ];
 
     /// <summary>Adds the serve options and action to <paramref name="command"/> (the root, and the serve subcommand).</summary>
     public static T Configure<T>(T command) where T : Command
@@ -39,7 +49,8 @@ internal static class ServeCommand
                 await app.RunAsync(cancellationToken);
                 return 0;
             }
-            catch (Exception e) when (e is FileNotFoundException or InvalidDataException or ArgumentException or InvalidOperationException or NotSupportedException or IOException)
+            catch (Exception e) when (e is FileNotFoundException or InvalidDataException or ArgumentException or InvalidOperationException or NotSupportedException or IOException
+                or Orleans.Runtime.OrleansException or StackExchange.Redis.RedisException)
             {
                 Console.Error.WriteLine($"serve: {e.Message}");
                 return 1;
@@ -66,6 +77,10 @@ internal static class ServeCommand
         Urls = parseResult.GetValue(Urls)!,
         Model = parseResult.GetValue(Model) is { } model ? Path.GetFullPath(model) : SiloOptions.DefaultModel,
         Redis = parseResult.GetValue(Redis),
+        ClusterId = parseResult.GetValue(ClusterId)!,
+        SiloPort = parseResult.GetValue(SiloPort),
+        GatewayPort = parseResult.GetValue(GatewayPort),
+        Advertise = parseResult.GetValue(Advertise)!,
         ApiKeys = parseResult.GetValue(ApiKeys) ?? [],
         KeysFile = parseResult.GetValue(KeysFile),
         AllowedOrigins = parseResult.GetValue(CorsOrigins) ?? [],

@@ -1,6 +1,5 @@
 using ChatCluster.Inference;
 using OpenTelemetry;
-using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -8,13 +7,16 @@ using OpenTelemetry.Trace;
 namespace ChatCluster.Silo.Telemetry;
 
 /// <summary>
-/// Traces and metrics over OTLP, configured by the standard OTEL_* variables. Without an endpoint
-/// (OTEL_EXPORTER_OTLP_ENDPOINT) nothing is exported and the providers are not built, so telemetry off costs
-/// the instrumented code a null check. The hosting packages are not obtainable here, so the SDK's builders are
-/// wired by hand, with the sources ASP.NET Core, HttpClient and the runtime publish themselves.
+/// Traces and metrics over OTLP, configured by the standard OTEL_* variables (endpoint, protocol, service
+/// name, intervals). Without OTEL_EXPORTER_OTLP_ENDPOINT nothing is registered at all, so telemetry off costs
+/// the instrumented code a null check and nothing leaves the machine. Traces: ASP.NET Core's request span,
+/// Orleans' grain calls (propagated between silos by <c>AddActivityPropagation</c>), the engine's spans.
 /// </summary>
 public static class TelemetryServiceCollectionExtensions
 {
+    /// <summary>Orleans' span per grain call (the runtime's own source is too chatty to export by default).</summary>
+    public const string OrleansApplicationSource = "Microsoft.Orleans.Application";
+
     public static IServiceCollection AddChatClusterTelemetry(this IServiceCollection services)
     {
         if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
@@ -22,33 +24,19 @@ public static class TelemetryServiceCollectionExtensions
             return services;
         }
 
-        var resource = ResourceBuilder.CreateDefault().AddService(
-            Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") ?? "chatcluster-silo",
-            serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId);
-        var tracer = Sdk.CreateTracerProviderBuilder()
-            .SetResourceBuilder(resource)
-            .AddSource(InferenceTelemetry.SourceName, Runtime.GrainTelemetry.SourceName, "Microsoft.AspNetCore", "System.Net.Http")
-            .AddOtlpExporter()
-            .Build();
-        var meter = Sdk.CreateMeterProviderBuilder()
-            .SetResourceBuilder(resource)
-            .AddMeter(InferenceTelemetry.SourceName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
-            .AddOtlpExporter()
-            .Build();
-        services.AddHostedService(_ => new TelemetryProviders(tracer, meter));
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(
+                serviceName: Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") ?? "chatcluster-silo",
+                serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId))
+            .WithTracing(tracing => tracing
+                .AddSource(InferenceTelemetry.SourceName, OrleansApplicationSource)
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation())
+            .WithMetrics(metrics => metrics
+                .AddMeter(InferenceTelemetry.SourceName, "Microsoft.Orleans")
+                .AddAspNetCoreInstrumentation()
+                .AddRuntimeInstrumentation())
+            .UseOtlpExporter();
         return services;
-    }
-
-    /// <summary>Owns the providers so that the host flushes and disposes them when it stops.</summary>
-    private sealed class TelemetryProviders(TracerProvider? tracer, MeterProvider? meter) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken)
-        {
-            tracer?.Dispose();
-            meter?.Dispose();
-            return Task.CompletedTask;
-        }
     }
 }

@@ -3,31 +3,27 @@ using Microsoft.ML.OnnxRuntime;
 namespace ChatCluster.Inference.Model;
 
 /// <summary>
-/// Where a model runs: the CPU (the ONNX Runtime build restored by the build), or a CUDA GPU through the CUDA
-/// execution provider loaded as a plugin library (the restored core library is a CPU build, so the provider
-/// cannot be appended the classic way; see README "GPU").
+/// Where a model runs: the CPU, or a CUDA GPU through ONNX Runtime's CUDA execution provider. The CPU build of
+/// ONNX Runtime (the default package) has no CUDA provider; <c>dotnet build -p:OnnxRuntimeGpu=true</c> builds
+/// against Microsoft.ML.OnnxRuntime.Gpu.Linux instead, which runs both.
 /// </summary>
-public sealed record ExecutionDevice(string Name, string? CudaProviderPath)
+public sealed record ExecutionDevice(string Name)
 {
-    /// <summary>Environment variable naming libonnxruntime_providers_cuda.so when it is not next to the program.</summary>
-    public const string CudaProviderVariable = "CHATCLUSTER_ORT_CUDA_PROVIDER";
+    public static ExecutionDevice Cpu { get; } = new("cpu");
 
-    private static readonly Lock RegistrationLock = new();
-    private static bool _cudaRegistered;
-
-    public static ExecutionDevice Cpu { get; } = new("cpu", null);
+    public static ExecutionDevice Cuda { get; } = new("cuda");
 
     /// <summary>Parses the --device option: "cpu" or "cuda".</summary>
     public static ExecutionDevice Parse(string name) => name.Trim().ToLowerInvariant() switch
     {
         "cpu" => Cpu,
-        "cuda" or "gpu" => new ExecutionDevice("cuda", Environment.GetEnvironmentVariable(CudaProviderVariable)
-            ?? Path.Combine(AppContext.BaseDirectory, "libonnxruntime_providers_cuda.so")),
+        "cuda" or "gpu" => Cuda,
         _ => throw new ArgumentException($"Unknown device '{name}': expected cpu or cuda."),
     };
 
     internal SessionOptions CreateSessionOptions(int threads)
     {
+        OnnxRuntimeTelemetry.DisableUnlessAsked();
         var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
@@ -38,11 +34,11 @@ public sealed record ExecutionDevice(string Name, string? CudaProviderPath)
             options.IntraOpNumThreads = threads;
         }
 
-        if (CudaProviderPath is not null)
+        if (this == Cuda)
         {
             try
             {
-                AppendCuda(options, CudaProviderPath);
+                AppendCuda(options);
             }
             catch
             {
@@ -54,41 +50,25 @@ public sealed record ExecutionDevice(string Name, string? CudaProviderPath)
         return options;
     }
 
-    private static void AppendCuda(SessionOptions options, string providerPath)
+    private static void AppendCuda(SessionOptions options)
     {
-        if (!File.Exists(providerPath))
+        try
+        {
+            // The options overload reports the real cause (a missing CUDA library) in its message.
+            using var cuda = new OrtCUDAProviderOptions();
+            options.AppendExecutionProvider_CUDA(cuda);
+        }
+        catch (EntryPointNotFoundException)
         {
             throw new InvalidOperationException(
-                $"--device cuda needs ONNX Runtime's CUDA provider, and '{providerPath}' does not exist. Restore it with " +
-                $"`dotnet build -p:OnnxRuntimeCuda=true` (npm com.github.asus4.onnxruntime.linux-x64-gpu) or point {CudaProviderVariable} at libonnxruntime_providers_cuda.so.");
+                "--device cuda needs ONNX Runtime's CUDA provider, and this build has the CPU-only ONNX Runtime. " +
+                "Build with `dotnet build -c Release -p:OnnxRuntimeGpu=true` (Microsoft.ML.OnnxRuntime.Gpu.Linux).");
         }
-
-        var env = OrtEnv.Instance();
-        lock (RegistrationLock)
-        {
-            if (!_cudaRegistered)
-            {
-                try
-                {
-                    env.RegisterExecutionProviderLibrary("CUDA", providerPath);
-                }
-                catch (OnnxRuntimeException e)
-                {
-                    throw new InvalidOperationException(
-                        $"--device cuda: the CUDA provider could not be loaded ({e.Message}). It needs an NVIDIA driver, CUDA 13, cuBLAS 13 and cuDNN 9 on LD_LIBRARY_PATH.", e);
-                }
-
-                _cudaRegistered = true;
-            }
-        }
-
-        var devices = env.GetEpDevices().Where(d => d.EpName == "CUDAExecutionProvider").ToList();
-        if (devices.Count == 0)
+        catch (OnnxRuntimeException e)
         {
             throw new InvalidOperationException(
-                "--device cuda: the CUDA provider loaded but found no GPU (check the NVIDIA driver, CUDA 13 and cuDNN 9 on LD_LIBRARY_PATH).");
+                $"--device cuda: the CUDA provider could not be loaded ({e.Message}). It needs an NVIDIA driver, CUDA 13 " +
+                "(cudart, cuBLAS) and cuDNN 9 on LD_LIBRARY_PATH.", e);
         }
-
-        options.AppendExecutionProvider(env, [devices[0]], new Dictionary<string, string>());
     }
 }

@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using ChatCluster.Grains;
 
 namespace ChatCluster.Inference.Sampling;
 

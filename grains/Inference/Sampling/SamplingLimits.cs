@@ -1,4 +1,3 @@
-using ChatCluster.Grains;
 
 namespace ChatCluster.Inference.Sampling;
 

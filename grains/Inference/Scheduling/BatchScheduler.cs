@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using ChatCluster.Grains;
 using ChatCluster.Inference.Model;
 using ChatCluster.Inference.Tokenization;
 

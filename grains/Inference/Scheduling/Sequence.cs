@@ -1,5 +1,4 @@
 using System.Threading.Channels;
-using ChatCluster.Grains;
 using ChatCluster.Inference.Sampling;
 using ChatCluster.Inference.Tokenization;
 

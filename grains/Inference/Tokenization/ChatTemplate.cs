@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using ChatCluster.Grains;
 
 namespace ChatCluster.Inference.Tokenization;
 

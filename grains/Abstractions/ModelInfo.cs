@@ -1,4 +1,0 @@
-namespace ChatCluster.Grains;
-
-/// <summary>What a loaded model is: its id (the folder name), context window and device.</summary>
-public sealed record ModelInfo(string Id, int ContextWindow, string Device, long CreatedUnixSeconds);

@@ -1,3 +1,0 @@
-namespace ChatCluster.Tests.Runtime.Grains;
-
-public sealed record TurnReport(IReadOnlyList<int> Order, int MaxConcurrency);
