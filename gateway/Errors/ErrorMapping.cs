@@ -41,13 +41,20 @@ public static class ErrorMapping
     /// a call that timed out, a streamed reply whose silo went away, a stale activation's write refused by its
     /// ETag, or Redis down. The same request may succeed a moment later.
     /// </summary>
-    public static bool IsTransient(Exception exception) => exception switch
+    public static bool IsTransient(Exception exception)
     {
-        OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException or TimeoutException => true,
-        InconsistentStateException => true,
-        EnumerationAbortedException => true,
-        OrleansException { InnerException: { } inner } => IsTransient(inner),
-        // Matched by namespace: StackExchange.Redis's exceptions cross silos by name (the silo's serializer allows them).
-        _ => exception.GetType().Namespace == "StackExchange.Redis",
-    };
+        // Storage failures arrive wrapped (Orleans' storage exception around the provider's around Redis's).
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException or TimeoutException
+                or InconsistentStateException or EnumerationAbortedException
+                // By namespace: the gateway has no reference to the Redis client; its exceptions cross silos by name.
+                || e.GetType().Namespace == "StackExchange.Redis")
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

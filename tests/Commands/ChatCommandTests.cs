@@ -1,4 +1,3 @@
-using ChatCluster.Grains;
 using ChatCluster.Inference;
 using ChatCluster.Inference.Model;
 using ChatCluster.Silo.Commands;
@@ -34,7 +33,6 @@ public sealed class ChatCommandTests
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
-            Environment = { [ExecutionDevice.CudaProviderVariable] = "/nonexistent/libonnxruntime_providers_cuda.so" },
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ChatCluster.Silo.dll"));
         foreach (var a in new[] { "--model", TestPaths.TinyModel, "--device", "cuda", "--urls", "http://127.0.0.1:0" })

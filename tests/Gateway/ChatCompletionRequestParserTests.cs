@@ -3,7 +3,7 @@ using ChatCluster.Gateway;
 using ChatCluster.Gateway.Errors;
 using ChatCluster.Gateway.Http;
 using ChatCluster.Gateway.OpenAi;
-using ChatCluster.Grains;
+using ChatCluster.Inference;
 
 namespace ChatCluster.Tests.Gateway;
 

@@ -5,7 +5,7 @@ using System.Text.Json;
 using ChatCluster.Gateway.Errors;
 using ChatCluster.Gateway.Http;
 using ChatCluster.Gateway.OpenAi;
-using ChatCluster.Grains;
+using ChatCluster.Inference;
 
 namespace ChatCluster.Tests.Gateway;
 

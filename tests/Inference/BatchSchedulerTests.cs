@@ -1,4 +1,4 @@
-using ChatCluster.Grains;
+using ChatCluster.Inference;
 using ChatCluster.Inference.Scheduling;
 using ChatCluster.Tests.Infrastructure;
 

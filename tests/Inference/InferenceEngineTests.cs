@@ -1,4 +1,3 @@
-using ChatCluster.Grains;
 using ChatCluster.Inference;
 using ChatCluster.Inference.Model;
 using ChatCluster.Tests.Infrastructure;

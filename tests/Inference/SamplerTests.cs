@@ -1,5 +1,5 @@
 using System.Numerics.Tensors;
-using ChatCluster.Grains;
+using ChatCluster.Inference;
 using ChatCluster.Inference.Sampling;
 
 namespace ChatCluster.Tests.Inference;

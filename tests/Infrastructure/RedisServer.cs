@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using ChatCluster.Silo.Redis;
+using StackExchange.Redis;
 
 namespace ChatCluster.Tests.Infrastructure;
 
@@ -31,30 +31,20 @@ public sealed class RedisServer : IAsyncLifetime, IDisposable
     private RedisServer(string[] extraArguments)
     {
         _extraArguments = extraArguments;
-        Port = FreeLoopbackPort();
+        Port = FreePort.Next();
         Directory = System.IO.Directory.CreateTempSubdirectory("chatcluster-redis-").FullName;
     }
 
     public int Port { get; }
 
-    /// <summary>"127.0.0.1:port", the form <c>--redis</c> and <c>RedisEndpoint.Parse</c> take.</summary>
+    /// <summary>"127.0.0.1:port", the form <c>--redis</c> takes.</summary>
     public string Endpoint => $"127.0.0.1:{Port}";
 
     /// <summary>The server's working directory (appendonlydir lives here).</summary>
     public string Directory { get; }
 
-    /// <summary>Client options for this server; the defaults of <see cref="RedisOptions"/> unless given.</summary>
-    public RedisOptions Options(TimeSpan? commandTimeout = null, string? password = null, int database = 0) => new()
-    {
-        Endpoint = RedisEndpoint.Parse(Endpoint),
-        CommandTimeout = commandTimeout ?? TimeSpan.FromSeconds(5),
-        Password = password,
-        Database = database,
-    };
-
-    /// <summary>A client connected to this server.</summary>
-    public Task<RedisConnection> ConnectAsync(TimeSpan? commandTimeout = null) =>
-        RedisConnection.ConnectAsync(Options(commandTimeout), default);
+    /// <summary>A client of this server, for tests that read what the silos stored.</summary>
+    public Task<ConnectionMultiplexer> ConnectAsync() => ConnectionMultiplexer.ConnectAsync(Endpoint);
 
     /// <summary>Starts a server; <paramref name="extraArguments"/> are redis-server options, e.g. "--requirepass", "pw".</summary>
     public static async Task<RedisServer> StartAsync(params string[] extraArguments)
@@ -191,13 +181,6 @@ public sealed class RedisServer : IAsyncLifetime, IDisposable
         return candidates.FirstOrDefault(File.Exists) ?? throw new InvalidOperationException(
             "redis-server was not found on PATH or at /usr/bin/redis-server. These tests run a real Redis: " +
             "install it with `apt-get install -y redis-server` (.ci/run does this).");
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private void Remember(string? line)

@@ -35,9 +35,12 @@ public class ServerFixture : IAsyncLifetime
     /// <summary>A key the fixture may use for its own start-up calls (null for an open server).</summary>
     protected virtual string? StartupKey => null;
 
-    public async Task InitializeAsync()
+    /// <summary>The node's services: its grain factory, its engine.</summary>
+    public IServiceProvider Services => _app!.Services;
+
+    public virtual async Task InitializeAsync()
     {
-        _app = await SiloHost.CreateAppAsync(["--urls", "http://127.0.0.1:0", .. Arguments]);
+        _app = await SiloHost.CreateAppAsync(["--urls", "http://127.0.0.1:0", "--silo-port", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture), "--gateway-port", "0", .. Arguments]);
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address);
@@ -64,7 +67,7 @@ public class ServerFixture : IAsyncLifetime
             NetworkTimeout = TimeSpan.FromMinutes(5),
         });
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         Client?.Dispose();
         if (_app is not null)

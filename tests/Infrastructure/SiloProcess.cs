@@ -41,7 +41,7 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>Starts a silo with extra environment variables (OTEL_*, say).</summary>
     public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
-        var port = FreePort();
+        var port = FreePort.Next();
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -56,6 +56,19 @@ public sealed class SiloProcess : IAsyncDisposable
         foreach (var a in arguments.Concat(["--urls", $"http://127.0.0.1:{port}"]))
         {
             start.ArgumentList.Add(a);
+        }
+
+        // Silos of tests that run at once must not meet on Orleans' default ports.
+        if (!arguments.Contains("--silo-port"))
+        {
+            start.ArgumentList.Add("--silo-port");
+            start.ArgumentList.Add(FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (!arguments.Contains("--gateway-port"))
+        {
+            start.ArgumentList.Add("--gateway-port");
+            start.ArgumentList.Add("0");
         }
 
         var silo = new SiloProcess(Process.Start(start)!, new Uri($"http://127.0.0.1:{port}"));
@@ -125,12 +138,5 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             _log.AppendLine(line);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

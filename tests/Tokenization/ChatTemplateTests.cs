@@ -1,5 +1,5 @@
 using System.Text.Json;
-using ChatCluster.Grains;
+using ChatCluster.Inference;
 using ChatCluster.Inference.Tokenization;
 
 namespace ChatCluster.Tests.Tokenization;
