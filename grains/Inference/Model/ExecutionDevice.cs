@@ -58,11 +58,11 @@ public sealed record ExecutionDevice(string Name)
             using var cuda = new OrtCUDAProviderOptions();
             options.AppendExecutionProvider_CUDA(cuda);
         }
-        catch (EntryPointNotFoundException)
+        catch (Exception e) when (e is EntryPointNotFoundException || e.Message.Contains("not enabled in this build", StringComparison.Ordinal))
         {
             throw new InvalidOperationException(
                 "--device cuda needs ONNX Runtime's CUDA provider, and this build has the CPU-only ONNX Runtime. " +
-                "Build with `dotnet build -c Release -p:OnnxRuntimeGpu=true` (Microsoft.ML.OnnxRuntime.Gpu.Linux).");
+                "Build with `dotnet build -c Release -p:OnnxRuntimeGpu=true` (Microsoft.ML.OnnxRuntime.Gpu.Linux).", e);
         }
         catch (OnnxRuntimeException e)
         {
