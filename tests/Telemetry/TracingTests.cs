@@ -23,44 +23,18 @@ public sealed class TracingTests(ServerFixture server) : IClassFixture<ServerFix
     [Fact]
     public async Task The_grain_turn_and_the_inference_span_descend_from_the_request_span()
     {
-        var spans = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = static source => source.Name is "Microsoft.AspNetCore" or "Microsoft.Orleans.Application" or "ChatCluster.Inference",
-            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = spans.Enqueue,
-        };
-        ActivitySource.AddActivityListener(listener);
-
+        using var spans = new SpanRecorder();
         var created = await server.Client.PostAsJsonAsync("/v1/conversations", new { system = "Be brief." });
         var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
         (await server.Client.PostAsJsonAsync($"/v1/conversations/{id}/messages", new { content = "Define dog", max_tokens = 4 })).EnsureSuccessStatusCode();
 
-        // The engine's span of this turn, and the chain of parents above it up to the request.
+        // request → the conversation grain's call → the engine's span, in one trace.
         Activity? inference = null;
-        await AsyncTimeouts.UntilAsync(
-            () => (inference = spans.FirstOrDefault(a => a.DisplayName == "inference.chat" && Ancestors(spans, a).Any(IsSendOf(id)))) is not null
-                && Ancestors(spans, inference).Any(a => a.OperationName == "Microsoft.AspNetCore.Hosting.HttpRequestIn"),
-            "the turn's spans end");
-        var chain = Ancestors(spans, inference!).ToList();
-        Assert.Equal("Microsoft.AspNetCore.Hosting.HttpRequestIn", chain[^1].OperationName);
-        Assert.True(chain.Any(IsSendOf(id)), "an Orleans span of the conversation grain sits between the request and the engine");
+        await AsyncTimeouts.UntilAsync(() => (inference = spans.EngineSpanOfTurn(id)) is not null, "the turn's spans end");
+        var chain = spans.Ancestors(inference!).ToList();
+        Assert.Equal(SpanRecorder.RequestOperation, chain[^1].OperationName);
+        Assert.Contains(chain, a => SpanRecorder.IsCallTo(id)(a));
         Assert.NotNull(inference!.GetTagItem("gen_ai.usage.output_tokens"));
-    }
-
-    /// <summary>An Orleans span of a call to this conversation's grain.</summary>
-    private static Func<Activity, bool> IsSendOf(string conversationId) => a =>
-        a.Source.Name == "Microsoft.Orleans.Application"
-        && a.Tags.Any(t => t.Value is { } value && value.Contains(conversationId, StringComparison.Ordinal));
-
-    /// <summary>The parents of <paramref name="span"/> among the recorded spans, nearest first.</summary>
-    private static IEnumerable<Activity> Ancestors(IEnumerable<Activity> spans, Activity span)
-    {
-        var byId = spans.GroupBy(a => a.SpanId).ToDictionary(g => g.Key, g => g.First());
-        for (var current = span; byId.TryGetValue(current.ParentSpanId, out var parent); current = parent)
-        {
-            yield return parent;
-        }
     }
 
     [Fact]

@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using ChatCluster.Tests.Infrastructure;
+using ChatCluster.Tests.Telemetry;
+
+namespace ChatCluster.Tests.Cluster;
+
+/// <summary>
+/// A conversation that lives on one silo, served through the other: its reply streams across silos, a client
+/// that hangs up frees the batch row on the silo that generates, and the request is one trace on both.
+/// </summary>
+public sealed class CrossSiloTests(TwoSiloFixture cluster) : IClassFixture<TwoSiloFixture>
+{
+    [Fact]
+    public async Task A_client_that_hangs_up_on_another_silo_frees_the_generating_row_within_a_step()
+    {
+        // Created through the first node, the conversation lives there and runs on the first node's engine.
+        var id = await CreateAsync(cluster.First);
+        var scheduler = cluster.First.Engine.Scheduler;
+        var cancelledBefore = scheduler.CancelledSequences;
+
+        using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = cluster.Second.BaseAddress };
+        var body = $$"""{"content":"Tell a very long story.","stream":true,"max_tokens":2000,"logit_bias":{{cluster.First.BanEndTokens}}}""";
+        var reply = await client.SendAsync(
+            new HttpRequestMessage(HttpMethod.Post, $"/v1/conversations/{id}/messages") { Content = new StringContent(body, Encoding.UTF8, "application/json") },
+            HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, reply.StatusCode);
+        var events = new StreamReader(await reply.Content.ReadAsStreamAsync());
+        Assert.Contains("\"delta\"", await events.ReadLineAsync() ?? "", StringComparison.Ordinal);
+        reply.Dispose();
+
+        // The second node's request is aborted, the grain call's cancellation crosses to the first node, and the
+        // scheduler there frees the row at the start of its next step.
+        await AsyncTimeouts.UntilAsync(() => scheduler.ActiveRows == 0, "the row on the generating silo is freed");
+        Assert.Equal(cancelledBefore + 1, scheduler.CancelledSequences);
+        Assert.InRange(scheduler.MaxCancelLatencySteps, 0, 1);
+
+        // The cut turn stored nothing, and the one row serves the next turn.
+        await SendAsync(cluster.Second, id, "Short one.");
+        Assert.Equal(3, (await SnapshotAsync(cluster.First, id)).GetProperty("messages").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_turn_through_another_silo_is_one_trace_from_the_request_to_the_engine()
+    {
+        using var spans = new SpanRecorder();
+        var id = await CreateAsync(cluster.First);
+
+        await SendAsync(cluster.Second, id, "Define dog");
+
+        // The engine span ran on the first silo; the request arrived at the second. One trace joins them through
+        // the grain call, whose client side ran on the second silo and server side on the first (Orleans carries
+        // the trace context in its messages).
+        Activity? inference = null;
+        await AsyncTimeouts.UntilAsync(() => (inference = spans.EngineSpanOfTurn(id)) is not null, "the turn's spans end");
+        var chain = spans.Ancestors(inference!).ToList();
+        Assert.Equal(SpanRecorder.RequestOperation, chain[^1].OperationName);
+        Assert.Contains(chain, a => a.Source.Name == SpanRecorder.OrleansSource && a.Kind == ActivityKind.Client);
+        Assert.Contains(chain, a => a.Source.Name == SpanRecorder.OrleansSource && a.Kind == ActivityKind.Server);
+    }
+
+    private static async Task<string> CreateAsync(ServerFixture node)
+    {
+        using var created = await node.Client.PostAsJsonAsync("/v1/conversations", new { system = "Be brief." });
+        created.EnsureSuccessStatusCode();
+        return (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+    }
+
+    private static async Task SendAsync(ServerFixture node, string id, string content)
+    {
+        using var reply = await node.Client.PostAsJsonAsync($"/v1/conversations/{id}/messages", new { content, max_tokens = 3 });
+        Assert.True(reply.IsSuccessStatusCode, $"{(int)reply.StatusCode}: {await reply.Content.ReadAsStringAsync()}");
+    }
+
+    private static async Task<JsonElement> SnapshotAsync(ServerFixture node, string id) =>
+        await node.Client.GetFromJsonAsync<JsonElement>($"/v1/conversations/{id}");
+}
