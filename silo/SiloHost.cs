@@ -74,6 +74,11 @@ public static class SiloHost
             throw new ArgumentException($"--gateway-port must be a port number (1-65535), or 0 for none; it is {options.GatewayPort}.");
         }
 
+        if (options.Kubernetes && options.Redis is null)
+        {
+            throw new ArgumentException("--kubernetes needs --redis: the pods of a deployment find each other through Redis membership.");
+        }
+
         if (string.IsNullOrWhiteSpace(options.ClusterId))
         {
             throw new ArgumentException("--cluster-id must not be empty.");

@@ -27,6 +27,12 @@ public sealed record SiloOptions
     /// <summary>The address other silos reach this one on; loopback by default, so a node is not reachable from elsewhere unless asked.</summary>
     public string Advertise { get; init; } = "127.0.0.1";
 
+    /// <summary>
+    /// Orleans' Kubernetes hosting: the silo takes its name and address from the pod (POD_NAME, POD_NAMESPACE,
+    /// POD_IP from the downward API) and removes the pods of silos declared dead. Needs --redis.
+    /// </summary>
+    public bool Kubernetes { get; init; }
+
     public IReadOnlyList<string> ApiKeys { get; init; } = [];
 
     public string? KeysFile { get; init; }

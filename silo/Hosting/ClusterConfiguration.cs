@@ -39,7 +39,21 @@ internal static class ClusterConfiguration
                 o.ServiceId = ServiceId;
                 o.ClusterId = options.ClusterId;
             });
-            silo.ConfigureEndpoints(advertised, options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
+            if (options.Kubernetes)
+            {
+                // The pod's IP (downward API) is advertised and the ports listen on every interface of the pod.
+                silo.Configure<EndpointOptions>(o =>
+                {
+                    o.SiloPort = options.SiloPort;
+                    o.GatewayPort = options.GatewayPort;
+                });
+                silo.UseKubernetesHosting();
+            }
+            else
+            {
+                silo.ConfigureEndpoints(advertised, options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
+            }
+
             silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
             silo.AddRedisGrainStorage(ConversationStorage.Name, o =>
             {
