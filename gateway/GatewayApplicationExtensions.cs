@@ -42,6 +42,15 @@ public static class GatewayApplicationExtensions
             api.UseMiddleware<ApiErrorMiddleware>();
             api.UseMiddleware<ApiKeyMiddleware>();
         });
+        if (!keys.IsOpen && options.KeyProtectedPaths.Count > 0)
+        {
+            var protectedPaths = options.KeyProtectedPaths.Select(static p => new PathString(p)).ToArray();
+            app.UseWhen(context => protectedPaths.Any(p => context.Request.Path.StartsWithSegments(p)), static operator_ =>
+            {
+                operator_.UseMiddleware<ApiErrorMiddleware>();
+                operator_.UseMiddleware<ApiKeyMiddleware>();
+            });
+        }
 
         var v1 = app.MapGroup("/v1");
         OpenAiEndpoints.Map(v1);

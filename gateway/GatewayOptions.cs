@@ -27,6 +27,12 @@ public sealed record GatewayOptions
     /// <summary>Largest <c>n</c> (choices per chat completion); each choice is a sequence in the batch.</summary>
     public int MaxChoices { get; init; } = 8;
 
+    /// <summary>
+    /// Paths of the host's own (not /v1) that need a key when keys are configured, such as /metrics and
+    /// /dashboard: what a node exposes about its traffic is for its operators.
+    /// </summary>
+    public IReadOnlyList<string> KeyProtectedPaths { get; init; } = [];
+
     /// <summary>Largest <c>beam_width</c>; each beam is a sequence in the batch.</summary>
     public int MaxBeamWidth { get; init; } = Inference.Sampling.SamplingLimits.MaxBeamWidth;
 }

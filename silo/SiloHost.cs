@@ -4,6 +4,7 @@ using ChatCluster.Inference.Model;
 using ChatCluster.Inference.Scheduling;
 using ChatCluster.Silo.Hosting;
 using ChatCluster.Silo.Telemetry;
+using Orleans.Dashboard;
 
 namespace ChatCluster.Silo;
 
@@ -14,6 +15,9 @@ namespace ChatCluster.Silo;
 /// </summary>
 public static class SiloHost
 {
+    /// <summary>The Orleans dashboard (grains, silos, call rates), on the node's own HTTP port.</summary>
+    public const string DashboardPath = "/dashboard";
+
     /// <summary>A node from serve's command line, built but not started (the tests' in-process servers).</summary>
     public static Task<WebApplication> CreateAppAsync(string[] args) => CreateAppAsync(Commands.ServeCommand.Parse(args));
 
@@ -36,7 +40,11 @@ public static class SiloHost
         });
         builder.Services.AddSingleton(engine);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.UseOrleans(silo => ClusterConfiguration.Configure(silo, options));
+        builder.UseOrleans(silo =>
+        {
+            ClusterConfiguration.Configure(silo, options);
+            silo.AddDashboard();
+        });
 
         builder.Services.AddChatGateway(new GatewayOptions
         {
@@ -47,12 +55,15 @@ public static class SiloHost
             RequestsPerMinute = options.RequestsPerMinute,
             MaxConcurrentStreamsPerKey = options.MaxStreamsPerKey,
             MaxBeamWidth = Math.Min(Inference.Sampling.SamplingLimits.MaxBeamWidth, options.MaxBatch),
+            KeyProtectedPaths = [TelemetryServiceCollectionExtensions.MetricsPath, DashboardPath],
         });
-        builder.Services.AddChatClusterTelemetry();
+        builder.AddChatClusterTelemetry();
 
         var app = builder.Build();
         app.MapChatGateway();
         app.MapGet("/healthz", static () => Results.Text("ok"));
+        app.MapChatClusterMetrics();
+        app.MapOrleansDashboard(routePrefix: DashboardPath);
         app.Lifetime.ApplicationStopped.Register(engine.Dispose);
         return Task.FromResult(app);
     }

@@ -23,6 +23,7 @@ internal sealed class ApiErrorMiddleware(RequestDelegate next, ILogger<ApiErrorM
         catch (Exception exception)
         {
             var error = ErrorMapping.ToApiError(exception);
+            GatewayTelemetry.Rejected(error);
             if (error.Status >= StatusCodes.Status500InternalServerError)
             {
                 GatewayLog.RequestFailed(logger, exception, context.Request.Method, context.Request.Path);

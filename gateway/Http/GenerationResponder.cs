@@ -43,6 +43,7 @@ internal sealed class GenerationResponder(ClientLimits limits, ILogger<Generatio
         catch (Exception exception) when (!aborted.IsCancellationRequested)
         {
             var error = ErrorMapping.ToApiError(exception);
+            GatewayTelemetry.Rejected(error);
             if (error.Status >= StatusCodes.Status500InternalServerError)
             {
                 GatewayLog.RequestFailed(logger, exception, context.Request.Method, context.Request.Path);

@@ -25,6 +25,7 @@ public sealed class InferenceEngine : IDisposable
         EndTokenIds = model.Config.EndTokenIds.Concat(template.StopTokenIds).Distinct().ToArray();
         _scheduler = new BatchScheduler(model, tokenizer, EndTokenIds, options);
         Info = new ModelInfo(model.Config.Id, model.Config.ContextWindow, model.Device.Name, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        InferenceTelemetry.Track(this);
     }
 
     public DecoderModel Model { get; }
@@ -78,9 +79,12 @@ public sealed class InferenceEngine : IDisposable
 
         var (prompt, dropped) = BuildPrompt(request.Messages, request.TruncateOldest);
         using var activity = InferenceTelemetry.Source.StartActivity("inference.chat");
+        activity?.SetTag("gen_ai.operation.name", "chat");
         activity?.SetTag("gen_ai.request.model", Info.Id);
         activity?.SetTag("gen_ai.usage.input_tokens", prompt.Length);
+        InferenceTelemetry.PromptTokens.Add(prompt.Length);
         var startedAt = Stopwatch.GetTimestamp();
+        var lastTokenAt = startedAt;
         var sequence = _scheduler.Submit(new GenerationJob(prompt, request.Sampling, request.CacheKey, dropped));
         using var registration = cancellationToken.Register(() => _scheduler.Cancel(sequence));
         var first = true;
@@ -88,17 +92,28 @@ public sealed class InferenceEngine : IDisposable
         {
             await foreach (var delta in sequence.Output.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
+                var now = Stopwatch.GetTimestamp();
                 if (first)
                 {
                     first = false;
-                    InferenceTelemetry.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds);
+                    InferenceTelemetry.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(startedAt, now).TotalSeconds);
                     activity?.AddEvent(new ActivityEvent("first_token"));
                 }
+                else if (delta.Finish is null)
+                {
+                    InferenceTelemetry.TimePerOutputToken.Record(Stopwatch.GetElapsedTime(lastTokenAt, now).TotalSeconds);
+                }
 
+                lastTokenAt = now;
                 if (delta.Finish is { } finish)
                 {
+                    var reason = FinishReasonName(finish);
                     activity?.SetTag("gen_ai.usage.output_tokens", delta.CompletionTokens);
-                    activity?.SetTag("gen_ai.response.finish_reason", finish.ToString());
+                    activity?.SetTag("gen_ai.response.finish_reasons", new[] { reason });
+                    InferenceTelemetry.RequestDuration.Record(
+                        Stopwatch.GetElapsedTime(startedAt, now).TotalSeconds,
+                        new KeyValuePair<string, object?>("gen_ai.request.model", Info.Id),
+                        new KeyValuePair<string, object?>("gen_ai.response.finish_reason", reason));
                 }
 
                 yield return delta;
@@ -110,6 +125,13 @@ public sealed class InferenceEngine : IDisposable
             _scheduler.Cancel(sequence);
         }
     }
+
+    private static string FinishReasonName(FinishReason finish) => finish switch
+    {
+        FinishReason.Stop => "stop",
+        FinishReason.Length => "length",
+        _ => "cancelled",
+    };
 
     /// <summary>
     /// Applies the chat template; if the prompt leaves no room for a reply token, drops the oldest turns (a user
@@ -153,6 +175,7 @@ public sealed class InferenceEngine : IDisposable
 
     public void Dispose()
     {
+        InferenceTelemetry.Untrack(this);
         _scheduler.Dispose();
         Model.Dispose();
     }

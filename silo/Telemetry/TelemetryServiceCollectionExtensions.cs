@@ -1,5 +1,7 @@
+using ChatCluster.Gateway;
 using ChatCluster.Inference;
 using OpenTelemetry;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -7,36 +9,55 @@ using OpenTelemetry.Trace;
 namespace ChatCluster.Silo.Telemetry;
 
 /// <summary>
-/// Traces and metrics over OTLP, configured by the standard OTEL_* variables (endpoint, protocol, service
-/// name, intervals). Without OTEL_EXPORTER_OTLP_ENDPOINT nothing is registered at all, so telemetry off costs
-/// the instrumented code a null check and nothing leaves the machine. Traces: ASP.NET Core's request span,
-/// Orleans' grain calls (propagated between silos by <c>AddActivityPropagation</c>), the engine's spans.
+/// OpenTelemetry for a node. Metrics are always collected and served on /metrics (Prometheus text format).
+/// Traces and logs are exported over OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set (with the other
+/// standard OTEL_* variables); without it no tracer is registered, so tracing costs the instrumented code a
+/// null check and nothing leaves the machine. Traces: ASP.NET Core's request span, Orleans' grain calls
+/// (propagated between silos by <c>AddActivityPropagation</c>), the engine's spans. Logs carry the trace and
+/// span ids of the request that wrote them.
 /// </summary>
 public static class TelemetryServiceCollectionExtensions
 {
     /// <summary>Orleans' span per grain call (the runtime's own source is too chatty to export by default).</summary>
     public const string OrleansApplicationSource = "Microsoft.Orleans.Application";
 
-    public static IServiceCollection AddChatClusterTelemetry(this IServiceCollection services)
-    {
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
-        {
-            return services;
-        }
+    public const string MetricsPath = "/metrics";
 
-        services.AddOpenTelemetry()
+    public static WebApplicationBuilder AddChatClusterTelemetry(this WebApplicationBuilder builder)
+    {
+        var exportOtlp = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
+        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+        var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(
                 serviceName: Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") ?? "chatcluster-silo",
                 serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId))
-            .WithTracing(tracing => tracing
-                .AddSource(InferenceTelemetry.SourceName, OrleansApplicationSource)
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation())
             .WithMetrics(metrics => metrics
-                .AddMeter(InferenceTelemetry.SourceName, "Microsoft.Orleans")
+                .AddMeter(InferenceTelemetry.SourceName, GatewayTelemetry.MeterName, "Microsoft.Orleans")
                 .AddAspNetCoreInstrumentation()
-                .AddRuntimeInstrumentation())
-            .UseOtlpExporter();
-        return services;
+                .AddRuntimeInstrumentation()
+                .AddPrometheusExporter());
+        if (exportOtlp)
+        {
+            builder.Logging.AddOpenTelemetry(o =>
+            {
+                o.IncludeFormattedMessage = true;
+                o.IncludeScopes = true;
+            });
+            telemetry
+                .WithTracing(tracing => tracing
+                    .AddSource(InferenceTelemetry.SourceName, OrleansApplicationSource)
+                    .AddAspNetCoreInstrumentation(o => o.Filter = static context => context.Request.Path != MetricsPath)
+                    .AddHttpClientInstrumentation())
+                .UseOtlpExporter();
+        }
+
+        return builder;
+    }
+
+    /// <summary>GET /metrics in Prometheus' text format.</summary>
+    public static WebApplication MapChatClusterMetrics(this WebApplication app)
+    {
+        app.MapPrometheusScrapingEndpoint(MetricsPath);
+        return app;
     }
 }

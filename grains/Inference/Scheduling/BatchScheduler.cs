@@ -72,6 +72,7 @@ public sealed partial class BatchScheduler : IDisposable
     private long _maxCancelLatencySteps;
     private long _cancelledSequences;
     private int _largestPrefillGroup;
+    private long _kvCacheBytes;
 
     /// <summary>Rows decoding now (read from any thread; for metrics and tests).</summary>
     public int ActiveRows => Volatile.Read(ref _activeRows);
@@ -99,6 +100,9 @@ public sealed partial class BatchScheduler : IDisposable
 
     /// <summary>Asks for a sequence to end (any thread); its rows are freed at the start of the next step.</summary>
     internal void Cancel(Sequence sequence) => sequence.RequestCancel(Steps);
+
+    /// <summary>Bytes of KV cache held: the running batch's and the kept caches of finished turns (as of the last step).</summary>
+    public long KvCacheBytes => Interlocked.Read(ref _kvCacheBytes);
 
     /// <summary>Requests waiting in the queue.</summary>
     public int QueuedRequests => _queue.Reader.Count;
@@ -201,6 +205,7 @@ public sealed partial class BatchScheduler : IDisposable
         }
 
         InferenceTelemetry.StepDuration.Record(Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds);
+        Interlocked.Exchange(ref _kvCacheBytes, _batch.CacheBytes + _prefixCache.Bytes);
 
         Interlocked.Add(ref _loopAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
         Interlocked.Increment(ref _steps);
