@@ -22,6 +22,20 @@ public sealed class ApiKeyTests(KeyedServerFixture server) : IClassFixture<Keyed
         Assert.Contains("API key", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("/metrics")]
+    [InlineData("/dashboard/")]
+    public async Task The_metrics_and_the_dashboard_need_a_key_when_keys_are_set(string path)
+    {
+        using var anonymous = await server.Client.GetAsync(path);
+        using var keyed = new HttpRequestMessage(HttpMethod.Get, path) { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", KeyedServerFixture.Beta) } };
+        using var allowed = await server.Client.SendAsync(keyed);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+        Assert.DoesNotContain("chatcluster_inference", await anonymous.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_wrong_key_gets_401_through_the_sdk()
     {
