@@ -85,9 +85,10 @@ public sealed class InferenceEngine : IDisposable
         InferenceTelemetry.PromptTokens.Add(prompt.Length);
         var startedAt = Stopwatch.GetTimestamp();
         var lastTokenAt = startedAt;
-        var sequence = _scheduler.Submit(new GenerationJob(prompt, request.Sampling, request.CacheKey, dropped));
+        var sequence = _scheduler.Submit(new GenerationJob(prompt, request.Sampling, request.CacheKey, dropped) { Trace = activity?.Context ?? default });
         using var registration = cancellationToken.Register(() => _scheduler.Cancel(sequence));
         var first = true;
+        var firstTokenAt = 0L;
         try
         {
             await foreach (var delta in sequence.Output.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -96,6 +97,7 @@ public sealed class InferenceEngine : IDisposable
                 if (first)
                 {
                     first = false;
+                    firstTokenAt = now;
                     InferenceTelemetry.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(startedAt, now).TotalSeconds);
                     activity?.AddEvent(new ActivityEvent("first_token"));
                 }
@@ -123,6 +125,37 @@ public sealed class InferenceEngine : IDisposable
         {
             // A reader that stops early (disconnect, break) ends the sequence; after a normal end this is a no-op.
             _scheduler.Cancel(sequence);
+            if (activity is not null)
+            {
+                TracePhases(activity, startedAt, sequence.AdmittedAt, firstTokenAt);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The request's time in the queue, in prefill (to its first token) and in decode, as child spans of its
+    /// engine span, recorded once it ends from the times the scheduler noted (0: the phase never began).
+    /// </summary>
+    private static void TracePhases(Activity request, long startedAt, long admittedAt, long firstTokenAt)
+    {
+        var end = Stopwatch.GetTimestamp();
+        var origin = request.StartTimeUtc;
+        DateTimeOffset At(long timestamp) => origin + Stopwatch.GetElapsedTime(startedAt, timestamp);
+        void Phase(string name, long from, long to)
+        {
+            using var span = InferenceTelemetry.Source.StartActivity(name, ActivityKind.Internal, request.Context, startTime: At(from));
+            span?.SetEndTime(At(to).UtcDateTime);
+        }
+
+        Phase("inference.queue", startedAt, admittedAt == 0 ? end : admittedAt);
+        if (admittedAt != 0)
+        {
+            Phase("inference.prefill", admittedAt, firstTokenAt == 0 ? end : firstTokenAt);
+        }
+
+        if (firstTokenAt != 0)
+        {
+            Phase("inference.decode", firstTokenAt, end);
         }
     }
 

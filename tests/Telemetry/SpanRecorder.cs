@@ -32,6 +32,10 @@ public sealed class SpanRecorder : IDisposable
         && Ancestors(a).Any(IsCallTo(conversationId))
         && Ancestors(a).LastOrDefault()?.OperationName == RequestOperation);
 
+    public IReadOnlyCollection<Activity> All => _spans;
+
+    public IEnumerable<Activity> Children(Activity span) => _spans.Where(a => a.ParentSpanId == span.SpanId && a.TraceId == span.TraceId);
+
     /// <summary>The parents of <paramref name="span"/> among the recorded spans, nearest first.</summary>
     public IEnumerable<Activity> Ancestors(Activity span)
     {

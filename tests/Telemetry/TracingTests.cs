@@ -35,6 +35,14 @@ public sealed class TracingTests(ServerFixture server) : IClassFixture<ServerFix
         Assert.Equal(SpanRecorder.RequestOperation, chain[^1].OperationName);
         Assert.Contains(chain, a => SpanRecorder.IsCallTo(id)(a));
         Assert.NotNull(inference!.GetTagItem("gen_ai.usage.output_tokens"));
+        Assert.Equal("chat", inference.GetTagItem("gen_ai.operation.name"));
+
+        // Below it: the request's time in the queue, in prefill and in decode, in that order.
+        var phases = spans.Children(inference).OrderBy(a => a.StartTimeUtc).Select(a => a.DisplayName);
+        Assert.Equal(["inference.queue", "inference.prefill", "inference.decode"], phases);
+
+        // And the batch steps that decoded it, each a span of its own linked to the request.
+        Assert.Contains(spans.All, a => a.DisplayName == "inference.step" && a.Links.Any(link => link.Context.SpanId == inference.SpanId));
     }
 
     [Fact]

@@ -87,7 +87,7 @@ public sealed partial class BatchScheduler
             }
 
             _queue.Reader.TryRead(out _);
-            next.State = SequenceState.Prefilling;
+            next.Admit();
             _group.Add(next);
             longest = Math.Max(longest, length);
             rows += next.Rows;
@@ -158,7 +158,7 @@ public sealed partial class BatchScheduler
         }
 
         _queue.Reader.TryRead(out _);
-        next.State = SequenceState.Prefilling;
+        next.Admit();
         _prefillPast.Resize(1, 0);
         if (next.Job.CacheKey is { } key && _prefixCache.TryTake(key, out var tokens, out var cached))
         {

@@ -172,6 +172,26 @@ public sealed partial class BatchScheduler : IDisposable
         }
     }
 
+    /// <summary>
+    /// A span for the step just run, linked to the span of every request it decoded for: a step serves many
+    /// requests, so it is a trace of its own rather than a child of one of them. Only when tracing listens.
+    /// </summary>
+    private void TraceStep(long startedAt)
+    {
+        var links = new List<ActivityLink>(_batch.Sequences.Count);
+        foreach (var s in _batch.Sequences)
+        {
+            if (s.Job.Trace != default)
+            {
+                links.Add(new ActivityLink(s.Job.Trace));
+            }
+        }
+
+        var startTime = DateTimeOffset.UtcNow - Stopwatch.GetElapsedTime(startedAt);
+        using var span = InferenceTelemetry.Source.StartActivity("inference.step", ActivityKind.Internal, default(ActivityContext), links: links, startTime: startTime);
+        span?.SetTag("chatcluster.batch.rows", _batch.Rows);
+    }
+
     private void Step()
     {
         var startedAt = Stopwatch.GetTimestamp();
@@ -205,6 +225,11 @@ public sealed partial class BatchScheduler : IDisposable
         }
 
         InferenceTelemetry.StepDuration.Record(Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds);
+        if (InferenceTelemetry.Source.HasListeners())
+        {
+            TraceStep(startedAt);
+        }
+
         Interlocked.Exchange(ref _kvCacheBytes, _batch.CacheBytes + _prefixCache.Bytes);
 
         Interlocked.Add(ref _loopAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);

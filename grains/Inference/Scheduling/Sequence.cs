@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using ChatCluster.Inference.Sampling;
 using ChatCluster.Inference.Tokenization;
@@ -77,6 +78,16 @@ internal sealed class Sequence
     public ChannelReader<ChatDelta> Output => _output.Reader;
 
     public bool IsDone => State is SequenceState.Finished or SequenceState.Cancelled;
+
+    /// <summary>When the scheduler took it from the queue (a <see cref="Stopwatch"/> timestamp; 0 while queued).</summary>
+    public long AdmittedAt { get; private set; }
+
+    /// <summary>Leaves the queue for prefill.</summary>
+    public void Admit()
+    {
+        State = SequenceState.Prefilling;
+        AdmittedAt = Stopwatch.GetTimestamp();
+    }
 
     /// <summary>Steps the scheduler had completed when cancellation was asked for (-1: never asked).</summary>
     public long CancelRequestedAtStep => Interlocked.Read(ref _cancelRequestedAtStep);
