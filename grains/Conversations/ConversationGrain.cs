@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using ChatCluster.Grains;
 using ChatCluster.Inference;
 using Orleans.Placement;
@@ -22,10 +23,11 @@ namespace ChatCluster.Conversations;
 /// </para>
 /// </summary>
 [PreferLocalPlacement]
-public sealed class ConversationGrain(
+public sealed partial class ConversationGrain(
     [PersistentState("conversation", ConversationStorage.Name)] IPersistentState<ConversationState> state,
     InferenceEngine engine,
-    TimeProvider time) : Grain, IConversationGrain
+    TimeProvider time,
+    ILogger<ConversationGrain> logger) : Grain, IConversationGrain
 {
     private readonly SemaphoreSlim _turn = new(1, 1);
 
@@ -97,6 +99,7 @@ public sealed class ConversationGrain(
                         {
                             Messages = [.. conversation.Messages, question, new ChatMessage(ChatMessage.Assistant, reply.ToString())],
                         });
+                        TurnCommitted(logger, Id, delta.PromptTokens, delta.CompletionTokens, delta.Finish.Value);
                     }
                 }
 

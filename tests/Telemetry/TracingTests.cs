@@ -46,20 +46,19 @@ public sealed class TracingTests(ServerFixture server) : IClassFixture<ServerFix
     }
 
     [Fact]
-    public async Task A_conversation_turn_is_exported_as_one_trace_from_gateway_to_grain_to_batch()
+    public async Task A_conversation_turn_is_exported_over_otlp_as_one_trace_with_its_logs()
     {
-        var received = new ConcurrentQueue<byte[]>();
+        var received = new ConcurrentDictionary<string, ConcurrentQueue<byte[]>>();
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         await using var receiver = builder.Build();
-        receiver.MapPost("/v1/traces", async (HttpRequest request) =>
+        receiver.MapPost("/v1/{signal}", async (string signal, HttpRequest request) =>
         {
             using var body = new MemoryStream();
             await request.Body.CopyToAsync(body);
-            received.Enqueue(body.ToArray());
+            received.GetOrAdd(signal, _ => new()).Enqueue(body.ToArray());
             return Results.Ok();
         });
-        receiver.MapPost("/v1/metrics", static () => Results.Ok());
         await receiver.StartAsync();
         var endpoint = receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
@@ -70,20 +69,36 @@ public sealed class TracingTests(ServerFixture server) : IClassFixture<ServerFix
                 ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
                 ["OTEL_SERVICE_NAME"] = "silo-under-test",
                 ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+                ["OTEL_BLRP_SCHEDULE_DELAY"] = "100",
             },
             "--model", TestPaths.TinyModel);
 
         var created = await silo.Client.PostAsJsonAsync("/v1/conversations", new { system = "Be brief." });
         var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-        var reply = await silo.Client.PostAsJsonAsync($"/v1/conversations/{id}/messages", new { content = "What does cat mean?", max_tokens = 4 });
-        reply.EnsureSuccessStatusCode();
 
-        // OTLP protobuf carries span names and resource attributes as UTF-8 strings.
-        string[] expected = ["silo-under-test", "Microsoft.AspNetCore", "POST /v1/conversations/{id}/messages", "Microsoft.Orleans.Application", "inference.chat"];
+        // The caller starts the trace (W3C traceparent): every span and log of the turn carries its id.
+        var traceId = ActivityTraceId.CreateRandom();
+        using var turn = new HttpRequestMessage(HttpMethod.Post, $"/v1/conversations/{id}/messages")
+        {
+            Content = JsonContent.Create(new { content = "What does cat mean?", max_tokens = 4 }),
+            Headers = { { "traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01" } },
+        };
+        (await silo.Client.SendAsync(turn)).EnsureSuccessStatusCode();
+
+        // OTLP protobuf carries names and attributes as UTF-8 strings and trace ids as their 16 raw bytes.
+        var traceIdBytes = Convert.FromHexString(traceId.ToHexString());
+        bool Exported(string signal, params string[] texts) => received.TryGetValue(signal, out var batches) && batches.Any(batch =>
+            batch.AsSpan().IndexOf(traceIdBytes) >= 0 && texts.All(text => Contains(batch, text)));
         await AsyncTimeouts.UntilAsync(
-            () => expected.All(name => received.Any(batch => Contains(batch, name))),
-            "every span of the turn is exported",
+            () => Exported("traces", "silo-under-test", "POST /v1/conversations/{id}/messages", "Microsoft.Orleans.Application", "inference.chat", "inference.decode"),
+            "the turn's spans are exported in its trace",
             TimeSpan.FromSeconds(30));
+        await AsyncTimeouts.UntilAsync(
+            () => Exported("logs", "silo-under-test", "turn committed", id),
+            "the turn's log record is exported with its trace id",
+            TimeSpan.FromSeconds(30));
+        Assert.False(received["logs"].Any(batch => Contains(batch, "What does cat mean?")), "no message text in the logs");
+        Assert.False(received["traces"].Any(batch => Contains(batch, "What does cat mean?")), "no message text in the spans");
     }
 
     private static bool Contains(byte[] haystack, string text) => haystack.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0;
