@@ -13,7 +13,7 @@ internal static class BenchRunner
     public static async Task<int> RunAsync(BenchOptions options)
     {
         Directory.CreateDirectory(options.OutputDirectory);
-        var machine = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}";
+        var machine = MachineInfo.Line;
         AnsiConsole.MarkupLine($"[bold]ChatCluster benchmark[/] model {Markup.Escape(options.Model)}; {machine}");
 
         var results = new List<LevelResult>();

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using ChatCluster.Grains;
 using ChatCluster.Inference;
 using ChatCluster.Inference.Model;
 

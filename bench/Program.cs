@@ -1,6 +1,43 @@
+using System.Runtime.InteropServices;
 using ChatCluster.Bench;
+using Spectre.Console;
 
 // dotnet run -c Release --project bench -- [--model DIR] [--concurrency 1,2,4,8,16,32] [--prompt 32] [--tokens 64]
 //                                          [--turns 10] [--no-peer] [--out bench/results]
-var options = BenchOptions.Parse(args);
-return await BenchRunner.RunAsync(options);
+// dotnet run -c Release --project bench -- http --target NAME=CREATE_URL[,SEND_URL] [--target ...] [--streams 16] [--seconds 5]
+//                                          [--tokens 64] [--warmup 1] [--rounds 5] [--model DIR] [--out bench/results]
+// dotnet run -c Release --project bench -- cluster [--streams 16] [--seconds 5] [--tokens 64] [--warmup 1] [--rounds 5] [--model DIR]
+//                                          [--out bench/results]
+if (args is not [("http" or "cluster") and var mode, .. var rest])
+{
+    return await BenchRunner.RunAsync(BenchOptions.Parse(args));
+}
+
+// Ctrl+C and SIGTERM cancel the rounds instead of ending the process, so the finally blocks stop the servers
+// the cluster mode started (without a handler, SIGTERM ended the bench and left its servers running).
+using var cancel = new CancellationTokenSource();
+void Stop(PosixSignalContext context)
+{
+    context.Cancel = true;
+    cancel.Cancel();
+}
+
+using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+try
+{
+    var options = HttpBenchOptions.Parse(mode, rest);
+    return mode == "http"
+        ? await new HttpBenchmark(options).RunAsync("http", "Running servers", cancel.Token)
+        : await ClusterLauncher.RunAsync(options, cancel.Token);
+}
+catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+{
+    AnsiConsole.MarkupLine("[yellow]Cancelled.[/]");
+    return 130;
+}
+catch (Exception e) when (e is ArgumentException or InvalidOperationException or TimeoutException)
+{
+    AnsiConsole.MarkupLine($"[red]{Markup.Escape(mode)}: {Markup.Escape(e.Message)}[/]");
+    return 2;
+}

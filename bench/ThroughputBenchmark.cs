@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using ChatCluster.Grains;
+using ChatCluster.Inference;
 using ChatCluster.Inference.Model;
 using ChatCluster.Inference.Scheduling;
 using ChatCluster.Inference.Tokenization;

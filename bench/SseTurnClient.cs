@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using ChatCluster.Inference;
+
+namespace ChatCluster.Bench;
+
+/// <summary>
+/// One client of the conversation API: creates a conversation, sends one streamed turn and times the SSE events
+/// as they arrive. Delta events are recognised by their prefix rather than parsed: the client shares the
+/// machine with the servers, so it stays light; only the final and error events are parsed.
+/// </summary>
+internal sealed class SseTurnClient(HttpClient http, int maxTokens, IEnumerable<int> bannedTokens)
+{
+    /// <summary>A turn that has not ended by then counts as an error instead of holding up the round forever.</summary>
+    private static readonly TimeSpan TurnTimeout = TimeSpan.FromMinutes(2);
+
+    private const string SystemPrompt = "You are a helpful assistant.";
+
+    private const string UserMessage = "Tell me a story about a river.";
+
+    private readonly string _sendBody = JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["content"] = UserMessage,
+        ["stream"] = true,
+        ["max_tokens"] = maxTokens,
+        // Banned end tokens make every reply run to max_tokens, so every round generates the same work.
+        ["logit_bias"] = bannedTokens.ToDictionary(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture), _ => -100),
+    });
+
+    /// <summary>The messages the server's prompt is built from, for checking it fits the context window.</summary>
+    public static IReadOnlyList<ChatMessage> PromptMessages => [new(ChatMessage.System, SystemPrompt), new(ChatMessage.User, UserMessage)];
+
+    public async Task<TurnResult> RunAsync(HttpTarget target, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TurnTimeout);
+        var step = "create";
+        try
+        {
+            var id = await CreateAsync(target.Create, timeout.Token);
+            step = "send";
+            return await SendAsync(new Uri(target.Send, $"v1/conversations/{id}/messages"), timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return TurnResult.Failed($"{step}: timed out after {TurnTimeout.TotalSeconds:F0} s");
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or JsonException or ApiFailure)
+        {
+            return TurnResult.Failed($"{step}: {e.Message}");
+        }
+    }
+
+    private async Task<string> CreateAsync(Uri node, CancellationToken cancellationToken)
+    {
+        using var response = await http.PostAsJsonAsync(new Uri(node, "v1/conversations"), new { system = SystemPrompt }, cancellationToken);
+        await EnsureSuccessAsync(response, cancellationToken);
+        using var body = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
+        return body.RootElement.TryGetProperty("id", out var id) && id.GetString() is { } text
+            ? text
+            : throw new ApiFailure($"no id in {body.RootElement.GetRawText()}");
+    }
+
+    private async Task<TurnResult> SendAsync(Uri messages, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, messages)
+        {
+            Content = new StringContent(_sendBody, Encoding.UTF8, "application/json"),
+        };
+        var sent = Stopwatch.GetTimestamp();
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        await EnsureSuccessAsync(response, cancellationToken);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
+        double? ttft = null;
+        var last = sent;
+        var gaps = new List<double>(maxTokens);
+        int? completionTokens = null;
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (!line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                continue; // the blank line between events
+            }
+
+            var now = Stopwatch.GetTimestamp();
+            var data = line.AsMemory(6);
+            if (data.Span.StartsWith("{\"delta\"", StringComparison.Ordinal))
+            {
+                if (ttft is null)
+                {
+                    ttft = Stopwatch.GetElapsedTime(sent, now).TotalMilliseconds;
+                }
+                else
+                {
+                    gaps.Add(Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
+                }
+
+                last = now;
+            }
+            else if (data.Span.SequenceEqual("[DONE]"))
+            {
+                return completionTokens is { } tokens && ttft is { } first
+                    ? new TurnResult(tokens, first, gaps, null)
+                    : TurnResult.Failed("send: [DONE] without a delta and a final event with usage");
+            }
+            else
+            {
+                completionTokens = FinalEvent(data);
+            }
+        }
+
+        return TurnResult.Failed("send: stream ended without [DONE]");
+    }
+
+    /// <summary>The final event's completion_tokens; an error event fails the turn.</summary>
+    private static int FinalEvent(ReadOnlyMemory<char> data)
+    {
+        using var json = JsonDocument.Parse(data);
+        var root = json.RootElement;
+        if (root.TryGetProperty("error", out var error))
+        {
+            throw new ApiFailure($"error event: {error.GetRawText()}");
+        }
+
+        return root.TryGetProperty("usage", out var usage) && usage.TryGetProperty("completion_tokens", out var tokens)
+            ? tokens.GetInt32()
+            : throw new ApiFailure($"unexpected event {root.GetRawText()}");
+    }
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            throw new ApiFailure($"HTTP {(int)response.StatusCode} {body}");
+        }
+    }
+
+    /// <summary>The server answered, but with a failure (status, error event, malformed stream).</summary>
+    private sealed class ApiFailure(string message) : Exception(message);
+}
