@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ChatCluster.Grains;
 using ChatCluster.Inference;
 using Microsoft.AspNetCore.Http;
 using Orleans.Runtime;
@@ -30,26 +31,40 @@ public static class ErrorMapping
         BadHttpRequestException bad when bad.StatusCode == StatusCodes.Status413PayloadTooLarge =>
             ApiError.TooLarge(bad.Message),
         BadHttpRequestException bad => new ApiError(bad.StatusCode, bad.Message, "invalid_request_error"),
-        _ when IsTransient(exception) => ApiError.Unavailable(
-            "The cluster could not reach the conversation's node or its storage in time; retry shortly.", UnavailableRetryAfterSeconds),
+        _ when IsStorageUnavailable(exception) => ApiError.Unavailable(
+            "The conversation store (Redis) is unavailable; retry shortly.", UnavailableRetryAfterSeconds),
+        _ when IsClusterUnavailable(exception) => ApiError.Unavailable(
+            "The cluster could not reach the conversation's node in time; retry shortly.", UnavailableRetryAfterSeconds),
         _ => new ApiError(StatusCodes.Status500InternalServerError,
             "The server failed to handle the request; the failure is in its log.", "server_error"),
     };
 
     /// <summary>
-    /// A failure of the cluster or its storage rather than of the request: a silo that died or was unreachable,
-    /// a call that timed out, a streamed reply whose silo went away, a stale activation's write refused by its
-    /// ETag, or Redis down. The same request may succeed a moment later.
+    /// A failure of the cluster rather than of the request, which the same call soon after gets past: a silo
+    /// that died or was unreachable (until it is declared dead and its grains move), a call that timed out, a
+    /// streamed reply whose silo went away, a stale activation's write refused by its ETag (it deactivates; the
+    /// next call reads the stored truth). Worth retrying inside the server.
     /// </summary>
-    public static bool IsTransient(Exception exception)
+    public static bool IsClusterUnavailable(Exception exception) => AnyInChain(exception, static e =>
+        e is OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException or TimeoutException
+            or InconsistentStateException or EnumerationAbortedException);
+
+    /// <summary>
+    /// Redis, where conversations live, did not answer. Not retried inside the server: the Redis client already
+    /// waited its timeout, and an outage outlasts a retry; the caller is told to come back (503, Retry-After).
+    /// </summary>
+    public static bool IsStorageUnavailable(Exception exception) => AnyInChain(exception, static e =>
+        e is StorageUnavailableException
+        // A conversation whose state could not be read when it activated: Orleans' Redis provider's exception,
+        // or the Redis client's, matched by namespace (the gateway references neither; they cross silos by name).
+        || e.GetType().Namespace is "StackExchange.Redis" or "Orleans.Persistence.Redis");
+
+    /// <summary>Storage failures arrive wrapped (Orleans' storage exception around the provider's around Redis's).</summary>
+    private static bool AnyInChain(Exception exception, Func<Exception, bool> test)
     {
-        // Storage failures arrive wrapped (Orleans' storage exception around the provider's around Redis's).
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            if (e is OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException or TimeoutException
-                or InconsistentStateException or EnumerationAbortedException
-                // By namespace: the gateway has no reference to the Redis client; its exceptions cross silos by name.
-                || e.GetType().Namespace == "StackExchange.Redis")
+            if (test(e))
             {
                 return true;
             }

@@ -7,7 +7,7 @@ namespace ChatCluster.Gateway.Http;
 /// Grain calls that raced a silo's death. Between a silo's crash and the cluster declaring it dead (about
 /// 1-3 s with the silo's membership settings), calls routed to it fail fast; once it is declared dead, the
 /// same call activates the grain on a survivor from its stored state. So a call that failed for a reason of
-/// the cluster (<see cref="ErrorMapping.IsTransient"/>) is tried again, with growing pauses, until
+/// the cluster (<see cref="ErrorMapping.IsClusterUnavailable"/>, not Redis being down) is tried again, with growing pauses, until
 /// <see cref="Budget"/> runs out; then the caller gets the failure, which the API answers with 503 and
 /// Retry-After. A streamed call is tried again only until its first event: after that the caller has seen
 /// part of a reply, and a failure ends the stream with an error event.
@@ -36,7 +36,7 @@ internal static class ClusterRetry
             {
                 return await call();
             }
-            catch (Exception e) when (ErrorMapping.IsTransient(e) && DateTime.UtcNow + pause < deadline)
+            catch (Exception e) when (ErrorMapping.IsClusterUnavailable(e) && !ErrorMapping.IsStorageUnavailable(e) && DateTime.UtcNow + pause < deadline)
             {
                 await Task.Delay(pause, cancellationToken);
             }
@@ -57,7 +57,7 @@ internal static class ClusterRetry
                 {
                     any = await events.MoveNextAsync();
                 }
-                catch (Exception e) when (ErrorMapping.IsTransient(e) && DateTime.UtcNow + pause < deadline)
+                catch (Exception e) when (ErrorMapping.IsClusterUnavailable(e) && !ErrorMapping.IsStorageUnavailable(e) && DateTime.UtcNow + pause < deadline)
                 {
                     await Task.Delay(pause, cancellationToken);
                     continue;

@@ -118,7 +118,15 @@ public sealed partial class ConversationGrain(
         try
         {
             OwnedBy(owner);
-            await state.ClearStateAsync();
+            try
+            {
+                await state.ClearStateAsync();
+            }
+            catch (Exception e) when (e is not InconsistentStateException)
+            {
+                throw new StorageUnavailableException($"Conversation '{Id}' could not be deleted: the conversation store did not answer.", e);
+            }
+
             state.State = new ConversationState();
         }
         finally
@@ -160,10 +168,10 @@ public sealed partial class ConversationGrain(
             DeactivateOnIdle();
             throw;
         }
-        catch
+        catch (Exception e)
         {
             state.State = previous;
-            throw;
+            throw new StorageUnavailableException($"Conversation '{Id}' could not be stored: the conversation store did not answer ({e.GetBaseException().GetType().Name}).", e);
         }
     }
 }

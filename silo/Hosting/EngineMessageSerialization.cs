@@ -9,8 +9,9 @@ namespace ChatCluster.Silo.Hosting;
 /// How the engine's messages cross grain calls. The engine has no Orleans in it, so its records carry no
 /// serializer attributes: between silos they travel as JSON (Orleans' System.Text.Json codec), and within a
 /// silo they are passed as they are, because they are immutable records (Orleans would otherwise copy every
-/// argument and every streamed delta of a local call). Exceptions of the project and of StackExchange.Redis
-/// are allowed across silos by namespace, so a caller on another node still sees a NotFoundException as one.
+/// argument and every streamed delta of a local call). Exceptions of the project, of StackExchange.Redis and of
+/// Orleans' Redis provider are allowed across silos by namespace, so a caller on another node still sees a
+/// NotFoundException as one, and a Redis outage as one.
 /// </summary>
 internal static class EngineMessageSerialization
 {
@@ -30,6 +31,7 @@ internal static class EngineMessageSerialization
         {
             options.SupportedNamespacePrefixes.Add("ChatCluster");
             options.SupportedNamespacePrefixes.Add("StackExchange.Redis");
+            options.SupportedNamespacePrefixes.Add("Orleans.Persistence.Redis");
         });
         return services;
     }

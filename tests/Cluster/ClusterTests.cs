@@ -90,7 +90,7 @@ public sealed class ClusterTests(ClusterFixture cluster, ITestOutputHelper outpu
     }
 
     [Fact]
-    public async Task Redis_killed_and_restarted_loses_no_acknowledged_turn_and_every_silo_recovers()
+    public async Task Redis_down_is_a_503_with_retry_after_and_after_its_restart_nothing_acknowledged_is_lost()
     {
         var ids = new List<string>();
         for (var n = 0; n < ClusterFixture.Size; n++)
@@ -103,6 +103,18 @@ public sealed class ClusterTests(ClusterFixture cluster, ITestOutputHelper outpu
         var before = await Task.WhenAll(ids.Select(id => MessagesAsync(cluster.Nodes[0], id)));
 
         await cluster.Redis.KillAsync();
+
+        // While Redis is down, a turn cannot be committed: the caller is told to come back, promptly.
+        var refusedAt = Stopwatch.StartNew();
+        using (var refused = await cluster.Nodes[1].Client.PostAsJsonAsync($"/v1/conversations/{ids[0]}/messages", new { content = "Redis is down.", max_tokens = 3 }))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.NotNull(refused.Headers.RetryAfter);
+            Assert.Contains("unavailable", await refused.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+        }
+
+        output.WriteLine($"a turn with Redis down was refused after {refusedAt.Elapsed.TotalSeconds:F1} s");
+        Assert.True(refusedAt.Elapsed < TimeSpan.FromSeconds(20), $"refused after {refusedAt.Elapsed.TotalSeconds:F1} s");
         await cluster.Redis.RestartAsync();
 
         // Each node serves each conversation again, whole, and takes new turns (retries cover the reconnect).
