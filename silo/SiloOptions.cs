@@ -29,7 +29,7 @@ public sealed record SiloOptions
 
     /// <summary>
     /// Orleans' Kubernetes hosting: the silo takes its name and address from the pod (POD_NAME, POD_NAMESPACE,
-    /// POD_IP from the downward API) and removes the pods of silos declared dead. Needs --redis.
+    /// POD_IP from the downward API) and watches the pods of its cluster. Needs --redis.
     /// </summary>
     public bool Kubernetes { get; init; }
 
