@@ -33,6 +33,14 @@ public sealed record SiloOptions
     /// </summary>
     public bool Kubernetes { get; init; }
 
+    /// <summary>
+    /// A PKCS#12 file (certificate with its private key) that turns on TLS between silos: every silo of the
+    /// cluster presents it and accepts a peer only if the peer presents a certificate that chains to a root
+    /// this machine trusts, or this same certificate (a cluster certificate shared through a secret). Null:
+    /// silo-to-silo traffic is plain TCP (loopback, or a private network).
+    /// </summary>
+    public string? TlsCertificate { get; init; }
+
     public IReadOnlyList<string> ApiKeys { get; init; } = [];
 
     public string? KeysFile { get; init; }

@@ -18,6 +18,7 @@ internal static class ServeCommand
     private static readonly Option<int> GatewayPort = new("--gateway-port") { Description = "Orleans client gateway port; 0 turns it off.", DefaultValueFactory = _ => Defaults.GatewayPort, HelpName = "N" };
     private static readonly Option<string> Advertise = new("--advertise") { Description = "The IP address other silos reach this one on (the silo listens there too).", DefaultValueFactory = _ => Defaults.Advertise, HelpName = "ADDRESS" };
     private static readonly Option<bool> Kubernetes = new("--kubernetes") { Description = "Run as a Kubernetes pod: name and address from POD_NAME, POD_NAMESPACE and POD_IP (needs --redis)." };
+    private static readonly Option<string> TlsCertificate = new("--tls-certificate") { Description = "A .pfx certificate that turns on TLS between silos (its password in CHATCLUSTER_TLS_PASSWORD).", HelpName = "FILE" };
     private static readonly Option<string[]> ApiKeys = new("--api-key") { Description = "An accepted API key (repeatable). None: open access, for local use.", HelpName = "KEY" };
     private static readonly Option<string> KeysFile = new("--keys-file") { Description = "A file of API keys, one per line.", HelpName = "FILE" };
     private static readonly Option<string[]> CorsOrigins = new("--cors-origin") { Description = "A browser origin allowed to call the API (repeatable).", HelpName = "ORIGIN" };
@@ -29,7 +30,7 @@ internal static class ServeCommand
 
     private static readonly Option[] All =
     [
-        Urls, Model, Redis, ClusterId, SiloPort, GatewayPort, Advertise, Kubernetes, ApiKeys, KeysFile, CorsOrigins, Device, MaxBatch, MaxQueue,
+        Urls, Model, Redis, ClusterId, SiloPort, GatewayPort, Advertise, Kubernetes, TlsCertificate, ApiKeys, KeysFile, CorsOrigins, Device, MaxBatch, MaxQueue,
         RequestsPerMinute, MaxStreamsPerKey,
     ];
 
@@ -83,6 +84,7 @@ internal static class ServeCommand
         GatewayPort = parseResult.GetValue(GatewayPort),
         Advertise = parseResult.GetValue(Advertise)!,
         Kubernetes = parseResult.GetValue(Kubernetes),
+        TlsCertificate = parseResult.GetValue(TlsCertificate),
         ApiKeys = parseResult.GetValue(ApiKeys) ?? [],
         KeysFile = parseResult.GetValue(KeysFile),
         AllowedOrigins = parseResult.GetValue(CorsOrigins) ?? [],

@@ -62,6 +62,11 @@ internal static class ClusterConfiguration
             });
         }
 
+        if (options.TlsCertificate is { } certificate)
+        {
+            SiloTls.Use(silo, certificate);
+        }
+
         silo.Configure<ClusterMembershipOptions>(o => o.ProbeTimeout = ProbeTimeout);
         silo.AddActivityPropagation();
         silo.Services.AddEngineMessageSerialization();

@@ -35,12 +35,15 @@ public class ServerFixture : IAsyncLifetime
     /// <summary>A key the fixture may use for its own start-up calls (null for an open server).</summary>
     protected virtual string? StartupKey => null;
 
+    /// <summary>The Orleans silo-to-silo port of this node (loopback).</summary>
+    public int SiloPort { get; } = FreePort.Next();
+
     /// <summary>The node's services: its grain factory, its engine.</summary>
     public IServiceProvider Services => _app!.Services;
 
     public virtual async Task InitializeAsync()
     {
-        _app = await SiloHost.CreateAppAsync(["--urls", "http://127.0.0.1:0", "--silo-port", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture), "--gateway-port", "0", .. Arguments]);
+        _app = await SiloHost.CreateAppAsync(["--urls", "http://127.0.0.1:0", "--silo-port", SiloPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--gateway-port", "0", .. Arguments]);
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address);

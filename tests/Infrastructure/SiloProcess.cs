@@ -81,6 +81,19 @@ public sealed class SiloProcess : IAsyncDisposable
     }
 
     /// <summary>SIGKILL, and wait until the process is gone.</summary>
+    /// <summary>SIGTERM, as an orchestrator stops a pod; returns how long the process took to exit, and its exit code.</summary>
+    public async Task<(TimeSpan Took, int ExitCode)> TerminateAsync(TimeSpan bound)
+    {
+        var started = Stopwatch.StartNew();
+        Assert.Equal(0, SendSignal(_process.Id, 15));
+        using var timeout = new CancellationTokenSource(bound);
+        await _process.WaitForExitAsync(timeout.Token);
+        return (started.Elapsed, _process.ExitCode);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
     public void Kill()
     {
         _process.Kill(entireProcessTree: true);

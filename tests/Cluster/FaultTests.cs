@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using ChatCluster.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace ChatCluster.Tests.Cluster;
+
+/// <summary>
+/// Faults while a reply streams, with real processes on one redis-server, stated as what the user sees: the
+/// silo generating it is killed (the stream ends with an error event within seconds, the turn is not stored,
+/// the next turn works on a survivor), or stopped with SIGTERM (the process exits within its bound and the
+/// stream ends cleanly, stored if and only if it finished).
+/// </summary>
+public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly RedisServer _redis = new();
+
+    public Task InitializeAsync() => _redis.InitializeAsync();
+
+    public Task DisposeAsync() => _redis.DisposeAsync();
+
+    [Fact]
+    public async Task Killing_the_silo_that_streams_a_reply_ends_the_stream_with_an_error_event_and_stores_nothing()
+    {
+        await using var survivor = await StartAsync();
+
+        // A reply of the test model takes a few milliseconds, so the kill must land while one streams: the
+        // victim is kept busy with other long replies, and an attempt whose reply finished first is run again.
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var victim = await StartAsync();
+            var id = await CreateAsync(victim);
+            await SendAsync(victim, id, "First, acknowledged.");
+            using var load = new CancellationTokenSource();
+            var busy = Enumerable.Range(0, 16).Select(_ => KeepBusyAsync(victim, load.Token)).ToList();
+
+            // A long reply streamed through the survivor from the victim, which generates it.
+            using var stream = await OpenStreamAsync(survivor, id);
+            Assert.StartsWith("data: {\"delta\"", await stream.ReadLineAsync(), StringComparison.Ordinal);
+            var killedAt = Stopwatch.StartNew();
+            victim.Kill();
+            await load.CancelAsync();
+            await Task.WhenAll(busy);
+
+            var rest = await ReadToEndAsync(stream, TimeSpan.FromSeconds(30));
+            if (rest.Contains("data: [DONE]") && attempt < 3)
+            {
+                output.WriteLine($"attempt {attempt}: the reply finished before the kill; again");
+                continue;
+            }
+
+            await AssertCutShortAsync(survivor, id, rest, killedAt.Elapsed);
+            return;
+        }
+    }
+
+    private async Task AssertCutShortAsync(SiloProcess survivor, string id, List<string> rest, TimeSpan sinceKill)
+    {
+        output.WriteLine($"the stream ended {sinceKill.TotalSeconds:F2} s after the kill");
+        Assert.True(sinceKill < TimeSpan.FromSeconds(15), $"the stream took {sinceKill.TotalSeconds:F1} s to end");
+        var error = rest.LastOrDefault(line => line.StartsWith("data: {\"error\"", StringComparison.Ordinal));
+        Assert.True(error is not null, "no error event before the end: " + string.Join(" | ", rest.TakeLast(3)));
+        Assert.DoesNotContain("data: [DONE]", rest);
+
+        // The cut turn was never acknowledged, so it is not stored; the next turn works on the survivor.
+        await SendAsync(survivor, id, "After the crash.");
+        var contents = await ContentsAsync(survivor, id);
+        Assert.Equal(["First, acknowledged.", "After the crash."], contents.Where((_, i) => i % 2 == 1));
+    }
+
+    [Fact]
+    public async Task Sigterm_ends_a_streaming_turn_cleanly_writes_what_finished_and_exits_within_its_bound()
+    {
+        await using var silo = await StartAsync();
+        var id = await CreateAsync(silo);
+        await SendAsync(silo, id, "First, acknowledged.");
+        using var stream = await OpenStreamAsync(silo, id);
+        Assert.StartsWith("data: {\"delta\"", await stream.ReadLineAsync(), StringComparison.Ordinal);
+
+        var reading = ReadToEndAsync(stream, TimeSpan.FromSeconds(60));
+        var (took, exitCode) = await silo.TerminateAsync(TimeSpan.FromSeconds(45));
+        var rest = await reading;
+        output.WriteLine($"exited with {exitCode} {took.TotalSeconds:F2} s after SIGTERM; the stream ended with: {rest.LastOrDefault()}");
+
+        Assert.Equal(0, exitCode);
+        Assert.True(took < TimeSpan.FromSeconds(35), $"took {took.TotalSeconds:F1} s to exit");
+        var finished = rest.Contains("data: [DONE]");
+        var failed = rest.Any(line => line.StartsWith("data: {\"error\"", StringComparison.Ordinal));
+        Assert.True(finished ^ failed, "the stream ends with [DONE] or with an error event: " + string.Join(" | ", rest.TakeLast(3)));
+
+        // A fresh node reads what was acknowledged: the cut turn only if the client saw it finish.
+        await using var next = await StartAsync();
+        var contents = await ContentsAsync(next, id);
+        Assert.Equal(finished ? 5 : 3, contents.Count);
+    }
+
+    /// <summary>Long stateless replies on one node until cancelled (or the node dies).</summary>
+    private static async Task KeepBusyAsync(SiloProcess node, CancellationToken cancellationToken)
+    {
+        var body = $$"""{"model":"tiny-model","messages":[{"role":"user","content":"Go on."}],"max_tokens":100,"logit_bias":{{BanEndTokens.Value}}}""";
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                using var reply = await node.Client.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"), cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+        {
+            // The node was killed, or the test is done with it.
+        }
+    }
+
+    private Task<SiloProcess> StartAsync() =>
+        SiloProcess.StartAsync("--model", TestPaths.TinyModel, "--redis", _redis.Endpoint);
+
+    private static async Task<string> CreateAsync(SiloProcess node)
+    {
+        using var created = await node.Client.PostAsJsonAsync("/v1/conversations", new { system = "Be brief." });
+        created.EnsureSuccessStatusCode();
+        return (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+    }
+
+    private static async Task SendAsync(SiloProcess node, string id, string content)
+    {
+        using var reply = await node.Client.PostAsJsonAsync($"/v1/conversations/{id}/messages", new { content, max_tokens = 2 });
+        Assert.True(reply.IsSuccessStatusCode, $"{(int)reply.StatusCode}: {await reply.Content.ReadAsStringAsync()}");
+    }
+
+    private static async Task<List<string>> ContentsAsync(SiloProcess node, string id)
+    {
+        var snapshot = await node.Client.GetFromJsonAsync<JsonElement>($"/v1/conversations/{id}");
+        return [.. snapshot.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("content").GetString()!)];
+    }
+
+    /// <summary>A streamed turn as long as the window allows, end tokens banned, read line by line.</summary>
+    private static async Task<StreamReader> OpenStreamAsync(SiloProcess through, string id)
+    {
+        var body = $$"""{"content":"Tell a very long story.","stream":true,"max_tokens":120,"logit_bias":{{BanEndTokens.Value}}}""";
+        var response = await through.Client.SendAsync(
+            new HttpRequestMessage(HttpMethod.Post, $"/v1/conversations/{id}/messages") { Content = new StringContent(body, Encoding.UTF8, "application/json") },
+            HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return new StreamReader(await response.Content.ReadAsStreamAsync());
+    }
+
+    /// <summary>The test model's end tokens as a logit_bias object that bans them, so replies run to their limit.</summary>
+    private static readonly Lazy<string> BanEndTokens = new(() =>
+    {
+        using var engine = ChatCluster.Inference.InferenceEngine.Load(TestPaths.TinyModel, ChatCluster.Inference.Model.ExecutionDevice.Cpu);
+        return "{" + string.Join(',', engine.EndTokenIds.Select(id => $"\"{id}\":-100")) + "}";
+    });
+
+    /// <summary>Every non-blank line until the stream closes (or the bound passes: a hang fails the test).</summary>
+    private static async Task<List<string>> ReadToEndAsync(StreamReader stream, TimeSpan bound)
+    {
+        var lines = new List<string>();
+        using var timeout = new CancellationTokenSource(bound);
+        try
+        {
+            while (await stream.ReadLineAsync(timeout.Token) is { } line)
+            {
+                if (line.Length > 0)
+                {
+                    lines.Add(line);
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The connection was cut rather than closed: the stream ended all the same.
+        }
+
+        Assert.False(timeout.IsCancellationRequested, "the stream did not end within " + bound);
+        return lines;
+    }
+}
