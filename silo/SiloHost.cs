@@ -1,3 +1,4 @@
+using ChatCluster.Conversations;
 using ChatCluster.Gateway;
 using ChatCluster.Inference;
 using ChatCluster.Inference.Model;
@@ -40,6 +41,7 @@ public static class SiloHost
         });
         builder.Services.AddSingleton(engine);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(new ConversationLimits { MaxMessages = options.MaxConversationMessages, MaxBytes = options.MaxConversationBytes });
         builder.UseOrleans(silo =>
         {
             ClusterConfiguration.Configure(silo, options);
@@ -73,6 +75,11 @@ public static class SiloHost
         if (options.MaxBatch < 1 || options.MaxQueue < 1)
         {
             throw new ArgumentException("--max-batch and --max-queue must be at least 1.");
+        }
+
+        if (options.MaxConversationMessages < 2 || options.MaxConversationBytes < 1)
+        {
+            throw new ArgumentException("--max-conversation-messages must be at least 2 (one turn) and --max-conversation-bytes at least 1.");
         }
 
         if (options.SiloPort is < 1 or > 65535)

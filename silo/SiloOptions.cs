@@ -55,6 +55,12 @@ public sealed record SiloOptions
     /// <summary>Requests that may wait for a row before callers get 429.</summary>
     public int MaxQueue { get; init; } = 128;
 
+    /// <summary>Most user and assistant messages one conversation keeps; a turn beyond it gets 400.</summary>
+    public int MaxConversationMessages { get; init; } = new Conversations.ConversationLimits().MaxMessages;
+
+    /// <summary>Most UTF-8 bytes of text one conversation keeps; a turn beyond it gets 400.</summary>
+    public long MaxConversationBytes { get; init; } = new Conversations.ConversationLimits().MaxBytes;
+
     /// <summary>Per API key (or client address, when keys are configured elsewhere); 0 = no limit.</summary>
     public int RequestsPerMinute { get; init; } = 600;
 

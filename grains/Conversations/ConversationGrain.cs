@@ -26,6 +26,7 @@ namespace ChatCluster.Conversations;
 public sealed partial class ConversationGrain(
     [PersistentState("conversation", ConversationStorage.Name)] IPersistentState<ConversationState> state,
     InferenceEngine engine,
+    ConversationLimits limits,
     TimeProvider time,
     ILogger<ConversationGrain> logger) : Grain, IConversationGrain
 {
@@ -78,6 +79,7 @@ public sealed partial class ConversationGrain(
         {
             // Read after the wait: the previous turn's reply is part of this turn's history.
             var conversation = OwnedBy(owner);
+            EnsureRoomFor(conversation, content);
             var question = new ChatMessage(ChatMessage.User, content);
             var request = new ChatRequest
             {
@@ -142,6 +144,29 @@ public sealed partial class ConversationGrain(
         return conversation.Exists && string.Equals(conversation.Owner, owner, StringComparison.Ordinal)
             ? conversation
             : throw new NotFoundException($"Conversation '{Id}' was not found.");
+    }
+
+    /// <summary>
+    /// Refuses a turn that would take the conversation past its limits. The reply is not known yet: the check
+    /// counts the question and one more message, and the reply's bytes are bounded by the model's window.
+    /// </summary>
+    private void EnsureRoomFor(ConversationState conversation, string question)
+    {
+        if (conversation.Messages.Count + 2 > limits.MaxMessages)
+        {
+            throw new InvalidRequestException(
+                $"Conversation '{Id}' holds {conversation.Messages.Count} messages, the most this server keeps is {limits.MaxMessages}; start a new conversation.",
+                "content");
+        }
+
+        var bytes = Encoding.UTF8.GetByteCount(conversation.SystemPrompt ?? "") + Encoding.UTF8.GetByteCount(question)
+            + conversation.Messages.Sum(static m => (long)Encoding.UTF8.GetByteCount(m.Content));
+        if (bytes > limits.MaxBytes)
+        {
+            throw new InvalidRequestException(
+                $"Conversation '{Id}' would hold {bytes} bytes of text, the most this server keeps is {limits.MaxBytes}; start a new conversation.",
+                "content");
+        }
     }
 
     /// <summary>System prompt (if any), the stored messages, then <paramref name="next"/>.</summary>

@@ -25,12 +25,14 @@ internal static class ServeCommand
     private static readonly Option<string> Device = new("--device") { Description = "cpu or cuda.", DefaultValueFactory = _ => Defaults.Device };
     private static readonly Option<int> MaxBatch = new("--max-batch") { Description = "Most sequences (or beams) decoded together in one model step.", DefaultValueFactory = _ => Defaults.MaxBatch };
     private static readonly Option<int> MaxQueue = new("--max-queue") { Description = "Requests that may wait for a batch row; beyond it callers get 429.", DefaultValueFactory = _ => Defaults.MaxQueue };
+    private static readonly Option<int> MaxConversationMessages = new("--max-conversation-messages") { Description = "Most messages one conversation keeps; a turn beyond it gets 400.", DefaultValueFactory = _ => Defaults.MaxConversationMessages };
+    private static readonly Option<long> MaxConversationBytes = new("--max-conversation-bytes") { Description = "Most bytes of text one conversation keeps; a turn beyond it gets 400.", DefaultValueFactory = _ => Defaults.MaxConversationBytes };
     private static readonly Option<int> RequestsPerMinute = new("--requests-per-minute") { Description = "Per API key when keys are configured; 0 = no limit.", DefaultValueFactory = _ => Defaults.RequestsPerMinute };
     private static readonly Option<int> MaxStreamsPerKey = new("--max-streams-per-key") { Description = "Generations one API key may run at once; 0 = no limit.", DefaultValueFactory = _ => Defaults.MaxStreamsPerKey };
 
     private static readonly Option[] All =
     [
-        Urls, Model, Redis, ClusterId, SiloPort, GatewayPort, Advertise, Kubernetes, TlsCertificate, ApiKeys, KeysFile, CorsOrigins, Device, MaxBatch, MaxQueue,
+        Urls, Model, Redis, ClusterId, SiloPort, GatewayPort, Advertise, Kubernetes, TlsCertificate, ApiKeys, KeysFile, CorsOrigins, Device, MaxBatch, MaxQueue, MaxConversationMessages, MaxConversationBytes,
         RequestsPerMinute, MaxStreamsPerKey,
     ];
 
@@ -91,6 +93,8 @@ internal static class ServeCommand
         Device = parseResult.GetValue(Device)!,
         MaxBatch = parseResult.GetValue(MaxBatch),
         MaxQueue = parseResult.GetValue(MaxQueue),
+        MaxConversationMessages = parseResult.GetValue(MaxConversationMessages),
+        MaxConversationBytes = parseResult.GetValue(MaxConversationBytes),
         RequestsPerMinute = parseResult.GetValue(RequestsPerMinute),
         MaxStreamsPerKey = parseResult.GetValue(MaxStreamsPerKey),
     };

@@ -17,10 +17,27 @@ public sealed class CrossSiloTests(TwoSiloFixture cluster) : IClassFixture<TwoSi
     [Fact]
     public async Task A_client_that_hangs_up_on_another_silo_frees_the_generating_row_within_a_step()
     {
+        // A whole reply of the bundled model takes a fraction of a second: on a loaded machine it may end before
+        // the hang-up arrives, and then nothing was cancelled. Such an attempt proves nothing and runs again.
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            if (await HangUpMidReplyAsync())
+            {
+                return;
+            }
+        }
+
+        Assert.Fail("In three attempts, every reply ended before the hang-up reached the generating silo.");
+    }
+
+    /// <summary>One attempt; false when the reply ended before the hang-up reached the generating silo.</summary>
+    private async Task<bool> HangUpMidReplyAsync()
+    {
         // Created through the first node, the conversation lives there and runs on the first node's engine.
         var id = await CreateAsync(cluster.First);
         var scheduler = cluster.First.Engine.Scheduler;
         var cancelledBefore = scheduler.CancelledSequences;
+        var stepsBefore = scheduler.Steps;
 
         using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = cluster.Second.BaseAddress };
         var body = $$"""{"content":"Tell a very long story.","stream":true,"max_tokens":2000,"logit_bias":{{cluster.First.BanEndTokens}}}""";
@@ -35,12 +52,19 @@ public sealed class CrossSiloTests(TwoSiloFixture cluster) : IClassFixture<TwoSi
         // The second node's request is aborted, the grain call's cancellation crosses to the first node, and the
         // scheduler there frees the row at the start of its next step.
         await AsyncTimeouts.UntilAsync(() => scheduler.ActiveRows == 0, "the row on the generating silo is freed");
+        var window = cluster.First.Engine.Info.ContextWindow;
+        if (scheduler.CancelledSequences == cancelledBefore && scheduler.Steps - stepsBefore >= window / 2)
+        {
+            return false; // the reply ran to the end of the window before the hang-up arrived
+        }
+
         Assert.Equal(cancelledBefore + 1, scheduler.CancelledSequences);
         Assert.InRange(scheduler.MaxCancelLatencySteps, 0, 1);
 
         // The cut turn stored nothing, and the one row serves the next turn.
         await SendAsync(cluster.Second, id, "Short one.");
         Assert.Equal(3, (await SnapshotAsync(cluster.First, id)).GetProperty("messages").GetArrayLength());
+        return true;
     }
 
     [Fact]

@@ -31,6 +31,7 @@ public sealed class TwoSiloFixture : IAsyncLifetime
 
     private sealed class Node(string redis) : ServerFixture
     {
-        protected override string[] Arguments => ["--model", TestPaths.TinyModel, "--redis", redis, "--max-batch", "1"];
+        // The bundled model: its longer window makes a reply last long enough to hang up in the middle of it.
+        protected override string[] Arguments => ["--redis", redis, "--max-batch", "1"];
     }
 }

@@ -219,6 +219,27 @@ public sealed class ConversationGrainTests(RedisServerFixture silo) : IClassFixt
     }
 
     [Fact]
+    public async Task A_conversation_cannot_grow_past_its_message_and_byte_limits()
+    {
+        var (_, byCount) = await CreateAsync();
+        for (var turn = 0; turn < RedisServerFixture.MaxConversationMessages / 2; turn++)
+        {
+            await ReadAllAsync(byCount.SendAsync(Owner, $"Q{turn}", SamplingParameters.Greedy with { MaxTokens = 1 }));
+        }
+
+        var full = await Assert.ThrowsAsync<InvalidRequestException>(() => ReadAllAsync(byCount.SendAsync(Owner, "One more.", ShortGreedy)));
+        Assert.Contains("start a new conversation", full.Message, StringComparison.Ordinal);
+        Assert.Equal(1 + RedisServerFixture.MaxConversationMessages, (await byCount.GetAsync(Owner)).Messages.Count);
+
+        // Bytes are counted before the model sees the turn (the test model's window is far smaller than the limit).
+        var (_, byBytes) = await CreateAsync();
+        var tooLarge = await Assert.ThrowsAsync<InvalidRequestException>(
+            () => ReadAllAsync(byBytes.SendAsync(Owner, new string('é', RedisServerFixture.MaxConversationBytes / 2), ShortGreedy)));
+        Assert.Contains("bytes of text", tooLarge.Message, StringComparison.Ordinal);
+        Assert.Single((await byBytes.GetAsync(Owner)).Messages);
+    }
+
+    [Fact]
     public async Task A_deleted_conversation_is_gone()
     {
         var (_, conversation) = await CreateAsync();

@@ -5,7 +5,17 @@ public sealed class RedisServerFixture : ServerFixture
 {
     public RedisServer Redis { get; } = new();
 
-    protected override string[] Arguments => ["--model", TestPaths.TinyModel, "--redis", Redis.Endpoint];
+    /// <summary>Small conversation limits, so that tests reach them in a few turns.</summary>
+    public const int MaxConversationMessages = 10;
+
+    public const int MaxConversationBytes = 4000;
+
+    protected override string[] Arguments =>
+    [
+        "--model", TestPaths.TinyModel, "--redis", Redis.Endpoint,
+        "--max-conversation-messages", MaxConversationMessages.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--max-conversation-bytes", MaxConversationBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    ];
 
     public override async Task InitializeAsync()
     {
