@@ -11,6 +11,8 @@ public static class Program
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
         root.Subcommands.Add(ChatCommand.Create());
-        return root.Parse(args).InvokeAsync();
+        // No termination timeout: on SIGTERM the web host shuts down gracefully (in-flight turns end, state is
+        // written, bounded by the host's shutdown timeout), instead of being cut off after System.CommandLine's 2 s.
+        return root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 }

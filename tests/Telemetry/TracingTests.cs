@@ -87,8 +87,9 @@ public sealed class TracingTests(ServerFixture server) : IClassFixture<ServerFix
 
         // OTLP protobuf carries names and attributes as UTF-8 strings and trace ids as their 16 raw bytes.
         var traceIdBytes = Convert.FromHexString(traceId.ToHexString());
-        bool Exported(string signal, params string[] texts) => received.TryGetValue(signal, out var batches) && batches.Any(batch =>
-            batch.AsSpan().IndexOf(traceIdBytes) >= 0 && texts.All(text => Contains(batch, text)));
+        // Spans of one trace may be exported in several batches: each text must be in a batch of the trace.
+        bool Exported(string signal, params string[] texts) => received.TryGetValue(signal, out var batches) && texts.All(text =>
+            batches.Any(batch => batch.AsSpan().IndexOf(traceIdBytes) >= 0 && Contains(batch, text)));
         await AsyncTimeouts.UntilAsync(
             () => Exported("traces", "silo-under-test", "POST /v1/conversations/{id}/messages", "Microsoft.Orleans.Application", "inference.chat", "inference.decode"),
             "the turn's spans are exported in its trace",
