@@ -17,16 +17,16 @@ public sealed class ClusterTests(ClusterFixture cluster, ITestOutputHelper outpu
     [Fact]
     public async Task A_conversation_continues_through_every_node_and_concurrent_turns_through_all_three_land_in_order()
     {
-        var id = await CreateAsync(cluster.Nodes[0]);
+        var id = await cluster.Nodes[0].Client.CreateConversationAsync();
         for (var n = 0; n < ClusterFixture.Size; n++)
         {
-            await SendAsync(cluster.Nodes[n], id, $"Turn through node {n}");
+            await cluster.Nodes[n].Client.SendTurnAsync(id, $"Turn through node {n}");
         }
 
-        Assert.Equal(1 + 2 * ClusterFixture.Size, (await MessagesAsync(cluster.Nodes[2], id)).Count);
+        Assert.Equal(1 + 2 * ClusterFixture.Size, (await cluster.Nodes[2].Client.MessagesAsync(id)).Count);
 
         // Eight turns at once, spread over the three nodes: the grain runs them one at a time wherever it lives.
-        var fresh = await CreateAsync(cluster.Nodes[1]);
+        var fresh = await cluster.Nodes[1].Client.CreateConversationAsync();
         var statuses = await Task.WhenAll(Enumerable.Range(0, 8).Select(async i =>
         {
             using var reply = await cluster.Nodes[i % ClusterFixture.Size].Client.PostAsJsonAsync(
@@ -35,7 +35,7 @@ public sealed class ClusterTests(ClusterFixture cluster, ITestOutputHelper outpu
         }));
 
         Assert.All(statuses, status => Assert.Equal(HttpStatusCode.OK, status));
-        var messages = await MessagesAsync(cluster.Nodes[0], fresh);
+        var messages = await cluster.Nodes[0].Client.MessagesAsync(fresh);
         Assert.Equal(1 + 16, messages.Count);
         var turns = messages.Skip(1).Chunk(2).ToList();
         Assert.All(turns, turn => Assert.Equal(["user", "assistant"], turn.Select(m => m.Role)));
@@ -52,12 +52,12 @@ public sealed class ClusterTests(ClusterFixture cluster, ITestOutputHelper outpu
         var ids = new List<string>();
         for (var c = 0; c < 4; c++)
         {
-            var id = await CreateAsync(victim);
-            await SendAsync(victim, id, "Before the crash.");
+            var id = await victim.Client.CreateConversationAsync();
+            await victim.Client.SendTurnAsync(id, "Before the crash.");
             ids.Add(id);
         }
 
-        var before = await Task.WhenAll(ids.Select(id => MessagesAsync(cluster.Nodes[0], id)));
+        var before = await Task.WhenAll(ids.Select(id => cluster.Nodes[0].Client.MessagesAsync(id)));
 
         var killedAt = Stopwatch.StartNew();
         victim.Kill();
@@ -81,11 +81,11 @@ public sealed class ClusterTests(ClusterFixture cluster, ITestOutputHelper outpu
         // Every conversation holds exactly its acknowledged turns, and goes on through a survivor.
         for (var c = 0; c < ids.Count; c++)
         {
-            var messages = await MessagesAsync(cluster.Nodes[2], ids[c]);
+            var messages = await cluster.Nodes[2].Client.MessagesAsync(ids[c]);
             var served = raced[c].StatusCode == HttpStatusCode.OK ? 2 : 0;
             Assert.Equal(before[c].Count + served, messages.Count);
             Assert.Equal(before[c], messages.Take(before[c].Count));
-            await SendAsync(cluster.Nodes[1], ids[c], "After the crash.");
+            await cluster.Nodes[1].Client.SendTurnAsync(ids[c], "After the crash.");
         }
     }
 
@@ -95,12 +95,12 @@ public sealed class ClusterTests(ClusterFixture cluster, ITestOutputHelper outpu
         var ids = new List<string>();
         for (var n = 0; n < ClusterFixture.Size; n++)
         {
-            var id = await CreateAsync(cluster.Nodes[n]);
-            await SendAsync(cluster.Nodes[n], id, $"Stored through node {n}.");
+            var id = await cluster.Nodes[n].Client.CreateConversationAsync();
+            await cluster.Nodes[n].Client.SendTurnAsync(id, $"Stored through node {n}.");
             ids.Add(id);
         }
 
-        var before = await Task.WhenAll(ids.Select(id => MessagesAsync(cluster.Nodes[0], id)));
+        var before = await Task.WhenAll(ids.Select(id => cluster.Nodes[0].Client.MessagesAsync(id)));
 
         await cluster.Redis.KillAsync();
 
@@ -122,35 +122,14 @@ public sealed class ClusterTests(ClusterFixture cluster, ITestOutputHelper outpu
         {
             for (var c = 0; c < ids.Count; c++)
             {
-                Assert.Equal(before[c], (await MessagesAsync(node, ids[c])).Take(before[c].Count));
+                Assert.Equal(before[c], (await node.Client.MessagesAsync(ids[c])).Take(before[c].Count));
             }
         }
 
         for (var c = 0; c < ids.Count; c++)
         {
-            await SendAsync(cluster.Nodes[(c + 1) % ClusterFixture.Size], ids[c], "After Redis came back.");
-            Assert.Equal(before[c].Count + 2, (await MessagesAsync(cluster.Nodes[c], ids[c])).Count);
+            await cluster.Nodes[(c + 1) % ClusterFixture.Size].Client.SendTurnAsync(ids[c], "After Redis came back.");
+            Assert.Equal(before[c].Count + 2, (await cluster.Nodes[c].Client.MessagesAsync(ids[c])).Count);
         }
-    }
-
-    private static async Task<string> CreateAsync(SiloProcess node)
-    {
-        using var created = await node.Client.PostAsJsonAsync("/v1/conversations", new { system = "Be brief." });
-        Assert.True(created.IsSuccessStatusCode, $"{(int)created.StatusCode}: {await created.Content.ReadAsStringAsync()}");
-        return (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-    }
-
-    private static async Task SendAsync(SiloProcess node, string id, string content)
-    {
-        using var reply = await node.Client.PostAsJsonAsync($"/v1/conversations/{id}/messages", new { content, max_tokens = 3 });
-        Assert.True(reply.IsSuccessStatusCode, $"{(int)reply.StatusCode}: {await reply.Content.ReadAsStringAsync()}");
-    }
-
-    private static async Task<List<(string Role, string Content)>> MessagesAsync(SiloProcess node, string id)
-    {
-        using var response = await node.Client.GetAsync($"/v1/conversations/{id}");
-        Assert.True(response.IsSuccessStatusCode, $"GET {id}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        var json = await response.Content.ReadFromJsonAsync<JsonElement>();
-        return [.. json.GetProperty("messages").EnumerateArray().Select(m => (m.GetProperty("role").GetString()!, m.GetProperty("content").GetString()!))];
     }
 }

@@ -34,7 +34,7 @@ public sealed class CrossSiloTests(TwoSiloFixture cluster) : IClassFixture<TwoSi
     private async Task<bool> HangUpMidReplyAsync()
     {
         // Created through the first node, the conversation lives there and runs on the first node's engine.
-        var id = await CreateAsync(cluster.First);
+        var id = await cluster.First.Client.CreateConversationAsync();
         var scheduler = cluster.First.Engine.Scheduler;
         var cancelledBefore = scheduler.CancelledSequences;
         var stepsBefore = scheduler.Steps;
@@ -62,8 +62,8 @@ public sealed class CrossSiloTests(TwoSiloFixture cluster) : IClassFixture<TwoSi
         Assert.InRange(scheduler.MaxCancelLatencySteps, 0, 1);
 
         // The cut turn stored nothing, and the one row serves the next turn.
-        await SendAsync(cluster.Second, id, "Short one.");
-        Assert.Equal(3, (await SnapshotAsync(cluster.First, id)).GetProperty("messages").GetArrayLength());
+        await cluster.Second.Client.SendTurnAsync(id, "Short one.");
+        Assert.Equal(3, (await cluster.First.Client.MessagesAsync(id)).Count);
         return true;
     }
 
@@ -71,9 +71,9 @@ public sealed class CrossSiloTests(TwoSiloFixture cluster) : IClassFixture<TwoSi
     public async Task A_turn_through_another_silo_is_one_trace_from_the_request_to_the_engine()
     {
         using var spans = new SpanRecorder();
-        var id = await CreateAsync(cluster.First);
+        var id = await cluster.First.Client.CreateConversationAsync();
 
-        await SendAsync(cluster.Second, id, "Define dog");
+        await cluster.Second.Client.SendTurnAsync(id, "Define dog");
 
         // The engine span ran on the first silo; the request arrived at the second. One trace joins them through
         // the grain call, whose client side ran on the second silo and server side on the first (Orleans carries
@@ -85,20 +85,4 @@ public sealed class CrossSiloTests(TwoSiloFixture cluster) : IClassFixture<TwoSi
         Assert.Contains(chain, a => a.Source.Name == SpanRecorder.OrleansSource && a.Kind == ActivityKind.Client);
         Assert.Contains(chain, a => a.Source.Name == SpanRecorder.OrleansSource && a.Kind == ActivityKind.Server);
     }
-
-    private static async Task<string> CreateAsync(ServerFixture node)
-    {
-        using var created = await node.Client.PostAsJsonAsync("/v1/conversations", new { system = "Be brief." });
-        created.EnsureSuccessStatusCode();
-        return (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-    }
-
-    private static async Task SendAsync(ServerFixture node, string id, string content)
-    {
-        using var reply = await node.Client.PostAsJsonAsync($"/v1/conversations/{id}/messages", new { content, max_tokens = 3 });
-        Assert.True(reply.IsSuccessStatusCode, $"{(int)reply.StatusCode}: {await reply.Content.ReadAsStringAsync()}");
-    }
-
-    private static async Task<JsonElement> SnapshotAsync(ServerFixture node, string id) =>
-        await node.Client.GetFromJsonAsync<JsonElement>($"/v1/conversations/{id}");
 }

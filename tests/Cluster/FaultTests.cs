@@ -32,8 +32,8 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
         for (var attempt = 1; ; attempt++)
         {
             await using var victim = await StartAsync();
-            var id = await CreateAsync(victim);
-            await SendAsync(victim, id, "First, acknowledged.");
+            var id = await victim.Client.CreateConversationAsync();
+            await victim.Client.SendTurnAsync(id, "First, acknowledged.");
             using var load = new CancellationTokenSource();
             var busy = Enumerable.Range(0, 16).Select(_ => KeepBusyAsync(victim, load.Token)).ToList();
 
@@ -66,8 +66,8 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.DoesNotContain("data: [DONE]", rest);
 
         // The cut turn was never acknowledged, so it is not stored; the next turn works on the survivor.
-        await SendAsync(survivor, id, "After the crash.");
-        var contents = await ContentsAsync(survivor, id);
+        await survivor.Client.SendTurnAsync(id, "After the crash.");
+        var contents = (await survivor.Client.MessagesAsync(id)).Select(m => m.Content).ToList();
         Assert.Equal(["First, acknowledged.", "After the crash."], contents.Where((_, i) => i % 2 == 1));
     }
 
@@ -75,8 +75,8 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task Sigterm_ends_a_streaming_turn_cleanly_writes_what_finished_and_exits_within_its_bound()
     {
         await using var silo = await StartAsync();
-        var id = await CreateAsync(silo);
-        await SendAsync(silo, id, "First, acknowledged.");
+        var id = await silo.Client.CreateConversationAsync();
+        await silo.Client.SendTurnAsync(id, "First, acknowledged.");
         using var stream = await OpenStreamAsync(silo, id);
         Assert.StartsWith("data: {\"delta\"", await stream.ReadLineAsync(), StringComparison.Ordinal);
 
@@ -93,7 +93,7 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
 
         // A fresh node reads what was acknowledged: the cut turn only if the client saw it finish.
         await using var next = await StartAsync();
-        var contents = await ContentsAsync(next, id);
+        var contents = (await next.Client.MessagesAsync(id)).Select(m => m.Content).ToList();
         Assert.Equal(finished ? 5 : 3, contents.Count);
     }
 
@@ -116,25 +116,6 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
 
     private Task<SiloProcess> StartAsync() =>
         SiloProcess.StartAsync("--model", TestPaths.TinyModel, "--redis", _redis.Endpoint);
-
-    private static async Task<string> CreateAsync(SiloProcess node)
-    {
-        using var created = await node.Client.PostAsJsonAsync("/v1/conversations", new { system = "Be brief." });
-        created.EnsureSuccessStatusCode();
-        return (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-    }
-
-    private static async Task SendAsync(SiloProcess node, string id, string content)
-    {
-        using var reply = await node.Client.PostAsJsonAsync($"/v1/conversations/{id}/messages", new { content, max_tokens = 2 });
-        Assert.True(reply.IsSuccessStatusCode, $"{(int)reply.StatusCode}: {await reply.Content.ReadAsStringAsync()}");
-    }
-
-    private static async Task<List<string>> ContentsAsync(SiloProcess node, string id)
-    {
-        var snapshot = await node.Client.GetFromJsonAsync<JsonElement>($"/v1/conversations/{id}");
-        return [.. snapshot.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("content").GetString()!)];
-    }
 
     /// <summary>A streamed turn as long as the window allows, end tokens banned, read line by line.</summary>
     private static async Task<StreamReader> OpenStreamAsync(SiloProcess through, string id)

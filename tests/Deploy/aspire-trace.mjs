@@ -2,25 +2,15 @@
 // screenshot. Prints one JSON line with the span names it saw; the C# test decides what they must be.
 //   node aspire-trace.mjs '{"url": "http://127.0.0.1:PORT/traces/detail/TRACEID", "expect": ["inference.chat"],
 //                           "screenshot": "out.png", "modules": "/path/to/tests/Gateway/browser/"}'
-// playwright-core is the one the browser tests restore (tests/Gateway/browser/node_modules), loaded from there.
-import { createRequire } from "node:module";
+// The browser comes from the browser tests' launcher (tests/Gateway/browser/chromium.mjs, with the playwright-core they restore).
+import { pathToFileURL } from "node:url";
+import path from "node:path";
 
 const config = JSON.parse(process.argv[2]);
-const { chromium } = createRequire(config.modules)("playwright-core");
+const { launchChromium } = await import(pathToFileURL(path.join(config.modules, "chromium.mjs")).href);
 const timeout = config.timeoutMs ?? 60_000;
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-  ],
-});
+const browser = await launchChromium();
 
 try {
   const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });

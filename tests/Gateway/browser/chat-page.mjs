@@ -2,23 +2,12 @@
 // watches the reply. Prints one JSON line with what it saw; the C# test decides what that must be.
 //   node chat-page.mjs '{"url": "http://127.0.0.1:PORT/", "message": "Hello", "screenshot": "out.png",
 //                       "apiKey": "optional", "expect": "reply" | "error"}'
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const config = JSON.parse(process.argv[2]);
 const timeout = config.timeoutMs ?? 120_000;
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-  ],
-});
+const browser = await launchChromium();
 
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });

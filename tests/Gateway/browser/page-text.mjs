@@ -1,13 +1,10 @@
 // Opens a page in headless Chromium, waits until it shows a text, and prints one JSON line with the page's
 // visible text; optionally saves a screenshot. For pages the project serves but does not write (dashboards).
 //   node page-text.mjs '{"url": "http://127.0.0.1:PORT/dashboard/", "waitFor": "ConversationGrain", "screenshot": "out.png"}'
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const config = JSON.parse(process.argv[2]);
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
+const browser = await launchChromium();
 
 try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
