@@ -63,7 +63,20 @@ public static class RequestBodyReader
         PipeReader reader = request.BodyReader;
         while (true)
         {
-            var result = await reader.ReadAsync(cancellationToken);
+            ReadResult result;
+            try
+            {
+                result = await reader.ReadAsync(cancellationToken);
+            }
+            catch (IOException unreadable) when (unreadable is not BadHttpRequestException && !cancellationToken.IsCancellationRequested)
+            {
+                // Kestrel reports some malformed framing of the body as a plain IOException rather than a
+                // BadHttpRequestException (a chunk size that overflows: "Bad chunk size data"). The bytes are the
+                // caller's, so it is their 400, not a 500 of the server. A client that went away cancels the token
+                // and is left to the error middleware, which sends nothing.
+                throw new ApiException(ApiError.Invalid($"The request body could not be read: {unreadable.Message}"));
+            }
+
             var buffered = result.Buffer;
             if (buffered.Length > maxBytes)
             {
