@@ -24,6 +24,12 @@ public sealed record GatewayOptions
     /// <summary>Largest request body read; a larger one gets 413 before any of it is parsed.</summary>
     public int MaxRequestBodyBytes { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// Most messages one chat completion may carry: every one is run through the chat template before the
+    /// window is checked, so the count bounds the work a single request can ask for.
+    /// </summary>
+    public int MaxMessages { get; init; } = 1000;
+
     /// <summary>Largest <c>n</c> (choices per chat completion); each choice is a sequence in the batch.</summary>
     public int MaxChoices { get; init; } = 8;
 

@@ -59,7 +59,7 @@ public static class ChatCompletionRequestParser
                     model = JsonFields.String(value, "model");
                     break;
                 case "messages":
-                    messages = ParseMessages(value);
+                    messages = ParseMessages(value, options.MaxMessages);
                     break;
                 case "n":
                     choices = value.ValueKind == JsonValueKind.Null ? 1 : (int)JsonFields.Integer(value, "n", 1, options.MaxChoices);
@@ -167,7 +167,7 @@ public static class ChatCompletionRequestParser
         return includeUsage;
     }
 
-    private static List<ChatMessage> ParseMessages(JsonElement value)
+    private static List<ChatMessage> ParseMessages(JsonElement value, int maxMessages)
     {
         if (value.ValueKind != JsonValueKind.Array)
         {
@@ -177,6 +177,11 @@ public static class ChatCompletionRequestParser
         if (value.GetArrayLength() == 0)
         {
             throw JsonFields.Invalid("messages", "at least one message is required");
+        }
+
+        if (value.GetArrayLength() > maxMessages)
+        {
+            throw JsonFields.Invalid("messages", $"at most {maxMessages} messages are accepted; this request has {value.GetArrayLength()}");
         }
 
         var messages = new List<ChatMessage>(value.GetArrayLength());

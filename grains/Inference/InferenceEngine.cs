@@ -168,7 +168,9 @@ public sealed class InferenceEngine : IDisposable
 
     /// <summary>
     /// Applies the chat template; if the prompt leaves no room for a reply token, drops the oldest turns (a user
-    /// message and its replies) after the leading system messages, never the last message, when allowed; else fails.
+    /// message and its replies) after the leading system messages, never the last message, when allowed; else
+    /// fails. How many turns to drop is found by binary search, so a long history costs a few encodings, not
+    /// one per turn; a prompt that cannot fit even with every droppable turn gone fails after one.
     /// </summary>
     private (int[] Prompt, int Dropped) BuildPrompt(IReadOnlyList<ChatMessage> messages, bool truncateOldest)
     {
@@ -179,31 +181,50 @@ public sealed class InferenceEngine : IDisposable
 
         var window = Model.Config.ContextWindow;
         var ids = new List<int>();
-        var kept = messages.ToList();
-        var firstDroppable = kept.TakeWhile(m => m.Role == ChatMessage.System).Count();
-        var dropped = 0;
-        while (true)
+        var firstDroppable = messages.TakeWhile(m => m.Role == ChatMessage.System).Count();
+
+        // Where each droppable turn starts: a turn is a user message and the replies up to the next user message.
+        var turnStarts = new List<int>();
+        for (var m = firstDroppable; m < messages.Count - 1; m++)
         {
+            if (m == firstDroppable || messages[m].Role == ChatMessage.User)
+            {
+                turnStarts.Add(m);
+            }
+        }
+
+        // Encodes the prompt without the first `turns` droppable turns; true when it leaves room for a reply token.
+        bool Fits(int turns)
+        {
+            var resumeAt = turns < turnStarts.Count ? turnStarts[turns] : messages.Count - 1;
+            var kept = turns == 0 ? messages : [.. messages.Take(firstDroppable), .. messages.Skip(resumeAt)];
             ids.Clear();
             Template.Encode(kept, addGenerationPrompt: true, ids);
-            if (ids.Count < window)
-            {
-                return (ids.ToArray(), dropped);
-            }
-
-            if (!truncateOldest || firstDroppable >= kept.Count - 1)
-            {
-                throw new PromptTooLongException(ids.Count, window);
-            }
-
-            // Drop the oldest turn whole: its user message and the replies up to the next user message.
-            do
-            {
-                kept.RemoveAt(firstDroppable);
-                dropped++;
-            }
-            while (firstDroppable < kept.Count - 1 && kept[firstDroppable].Role != ChatMessage.User);
+            return ids.Count < window;
         }
+
+        int DroppedMessages(int turns) => turns == 0 ? 0 : (turns < turnStarts.Count ? turnStarts[turns] : messages.Count - 1) - firstDroppable;
+
+        if (Fits(0))
+        {
+            return (ids.ToArray(), 0);
+        }
+
+        if (!truncateOldest || turnStarts.Count == 0 || !Fits(turnStarts.Count))
+        {
+            throw new PromptTooLongException(ids.Count, window);
+        }
+
+        // Fits(all) holds and Fits(0) does not: find the fewest turns to drop.
+        var (low, high) = (0, turnStarts.Count);
+        while (high - low > 1)
+        {
+            var middle = (low + high) / 2;
+            (low, high) = Fits(middle) ? (low, middle) : (middle, high);
+        }
+
+        Fits(high);
+        return (ids.ToArray(), DroppedMessages(high));
     }
 
     public void Dispose()

@@ -26,6 +26,7 @@ public sealed class ChatCompletionRequestParserTests
         { """{"model":"gpt-4","messages":[{"role":"user","content":"hi"}]}""", 404, "model", "'gpt-4' does not exist" },
         { """{"model":"tiny","messages":[]}""", 400, "messages", "at least one message" },
         { """{"model":"tiny","messages":{"role":"user"}}""", 400, "messages", "expected an array" },
+        { """{"model":"tiny","messages":[""" + string.Join(',', Enumerable.Repeat("""{"role":"user","content":"hi"}""", 1001)) + "]}", 400, "messages", "at most 1000 messages" },
         { """{"model":"tiny","messages":["hi"]}""", 400, "messages[0]", "expected an object" },
         { """{"model":"tiny","messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"},{"role":"wizard","content":"c"}]}""", 400, "messages[2].role", "unknown role 'wizard'; expected system, developer, user or assistant" },
         { """{"model":"tiny","messages":[{"role":"tool","content":"x"}]}""", 400, "messages[0].role", "not supported" },
