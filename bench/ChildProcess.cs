@@ -22,7 +22,12 @@ internal sealed class ChildProcess : IDisposable
 
     public string Name { get; }
 
-    public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, string? workingDirectory = null)
+    /// <summary>The process id, for reading its memory from /proc (the load mode).</summary>
+    public int Id => _process.Id;
+
+    /// <summary>Starts <paramref name="fileName"/>; <paramref name="environment"/> is added to the bench's own environment.</summary>
+    public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, string? workingDirectory = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(fileName)
         {
@@ -33,6 +38,11 @@ internal sealed class ChildProcess : IDisposable
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
         }
 
         var child = new ChildProcess(name, Process.Start(start) ?? throw new InvalidOperationException($"could not start {fileName}"));

@@ -52,8 +52,8 @@ internal sealed record HttpBenchOptions(
         return o;
     }
 
-    private static int Positive(string name, string value) =>
+    internal static int Positive(string name, string value) =>
         int.TryParse(value, out var n) && n > 0 ? n : throw new ArgumentException($"{name} must be a positive integer, not '{value}'");
 
-    private static string Quote(string arg) => arg.Length > 0 && arg.All(c => char.IsLetterOrDigit(c) || "-_=,:/.@".Contains(c)) ? arg : $"'{arg}'";
+    internal static string Quote(string arg) => arg.Length > 0 && arg.All(c => char.IsLetterOrDigit(c) || "-_=,:/.@".Contains(c)) ? arg : $"'{arg}'";
 }

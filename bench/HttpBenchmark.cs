@@ -15,7 +15,7 @@ internal sealed class HttpBenchmark(HttpBenchOptions options)
     /// <summary>Runs the rounds and writes <paramref name="reportName"/>.md and .json; 1 when any measured turn failed.</summary>
     public async Task<int> RunAsync(string reportName, string setup, CancellationToken cancellationToken)
     {
-        var bannedTokens = CheckModel();
+        var bannedTokens = CheckModel(options.Model, options.Tokens);
         // Every client's create and send may be open at once; the pool must not make clients queue for a socket.
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = options.Streams * 2 };
         using var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
@@ -40,14 +40,14 @@ internal sealed class HttpBenchmark(HttpBenchOptions options)
     /// The end tokens to ban, read from the model the servers run; and a check that prompt and reply fit its
     /// window, since the server would otherwise cut replies short and the rounds would measure less work.
     /// </summary>
-    private int[] CheckModel()
+    internal static int[] CheckModel(string model, int tokens)
     {
-        using var engine = InferenceEngine.Load(options.Model, ExecutionDevice.Cpu);
+        using var engine = InferenceEngine.Load(model, ExecutionDevice.Cpu);
         var prompt = engine.CountPromptTokens(SseTurnClient.PromptMessages);
-        if (prompt + options.Tokens > engine.Info.ContextWindow)
+        if (prompt + tokens > engine.Info.ContextWindow)
         {
             throw new ArgumentException(
-                $"--tokens {options.Tokens}: a {prompt}-token prompt leaves room for {engine.Info.ContextWindow - prompt} tokens in {engine.Info.Id}'s {engine.Info.ContextWindow}-token window");
+                $"--tokens {tokens}: a {prompt}-token prompt leaves room for {engine.Info.ContextWindow - prompt} tokens in {engine.Info.Id}'s {engine.Info.ContextWindow}-token window");
         }
 
         return [.. engine.EndTokenIds];

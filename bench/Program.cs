@@ -8,7 +8,9 @@ using Spectre.Console;
 //                                          [--tokens 64] [--warmup 1] [--rounds 5] [--model DIR] [--out bench/results]
 // dotnet run -c Release --project bench -- cluster [--streams 16] [--seconds 5] [--tokens 64] [--warmup 1] [--rounds 5] [--model DIR]
 //                                          [--out bench/results]
-if (args is not [("http" or "cluster") and var mode, .. var rest])
+// dotnet run -c Release --project bench -- load [--silos 1] [--clients 64] [--minutes 3] [--turns-per-conversation 3] [--tokens 32]
+//                                          [--sample-seconds 5] [--silo-env KEY=VALUE] [--label NAME] [--model DIR] [--out bench/results]
+if (args is not [("http" or "cluster" or "load") and var mode, .. var rest])
 {
     return await BenchRunner.RunAsync(BenchOptions.Parse(args));
 }
@@ -26,6 +28,11 @@ using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 try
 {
+    if (mode == "load")
+    {
+        return await new LoadBenchmark(LoadOptions.Parse(rest)).RunAsync(cancel.Token);
+    }
+
     var options = HttpBenchOptions.Parse(mode, rest);
     return mode == "http"
         ? await new HttpBenchmark(options).RunAsync("http", "Running servers", cancel.Token)

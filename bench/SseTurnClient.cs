@@ -33,24 +33,31 @@ internal sealed class SseTurnClient(HttpClient http, int maxTokens, IEnumerable<
     /// <summary>The messages the server's prompt is built from, for checking it fits the context window.</summary>
     public static IReadOnlyList<ChatMessage> PromptMessages => [new(ChatMessage.System, SystemPrompt), new(ChatMessage.User, UserMessage)];
 
-    public async Task<TurnResult> RunAsync(HttpTarget target, CancellationToken cancellationToken)
+    public async Task<TurnResult> RunAsync(HttpTarget target, CancellationToken cancellationToken) =>
+        (await RunAsync(target, null, cancellationToken)).Turn;
+
+    /// <summary>
+    /// A turn of conversation <paramref name="id"/>, or of a new one when it is null (the load mode keeps a
+    /// conversation for several turns); the conversation's id comes back with the turn, null if creating failed.
+    /// </summary>
+    public async Task<(string? Id, TurnResult Turn)> RunAsync(HttpTarget target, string? id, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TurnTimeout);
         var step = "create";
         try
         {
-            var id = await CreateAsync(target.Create, timeout.Token);
+            id ??= await CreateAsync(target.Create, timeout.Token);
             step = "send";
-            return await SendAsync(new Uri(target.Send, $"v1/conversations/{id}/messages"), timeout.Token);
+            return (id, await SendAsync(new Uri(target.Send, $"v1/conversations/{id}/messages"), timeout.Token));
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return TurnResult.Failed($"{step}: timed out after {TurnTimeout.TotalSeconds:F0} s");
+            return (id, TurnResult.Failed($"{step}: timed out after {TurnTimeout.TotalSeconds:F0} s"));
         }
         catch (Exception e) when (e is HttpRequestException or IOException or JsonException or ApiFailure)
         {
-            return TurnResult.Failed($"{step}: {e.Message}");
+            return (id, TurnResult.Failed($"{step}: {e.Message}"));
         }
     }
 
