@@ -38,6 +38,7 @@ public static class SiloHost
         {
             MaxBatchRows = options.MaxBatch,
             MaxQueuedRequests = options.MaxQueue,
+            PrefixCacheBytes = options.PrefixCacheMiB * 1024L * 1024,
         });
         builder.Services.AddSingleton(engine);
         builder.Services.AddSingleton(TimeProvider.System);
@@ -75,6 +76,11 @@ public static class SiloHost
         if (options.MaxBatch < 1 || options.MaxQueue < 1)
         {
             throw new ArgumentException("--max-batch and --max-queue must be at least 1.");
+        }
+
+        if (options.PrefixCacheMiB < 0 || options.ConversationIdleMinutes < 1)
+        {
+            throw new ArgumentException("--prefix-cache-mb must be 0 or more and --conversation-idle-minutes at least 1.");
         }
 
         if (options.MaxConversationMessages < 2 || options.MaxConversationBytes < 1)

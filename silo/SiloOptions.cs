@@ -55,6 +55,15 @@ public sealed record SiloOptions
     /// <summary>Requests that may wait for a row before callers get 429.</summary>
     public int MaxQueue { get; init; } = 128;
 
+    /// <summary>Pinned memory for conversations' KV caches kept between turns (MiB); least recently used go first.</summary>
+    public int PrefixCacheMiB { get; init; } = 256;
+
+    /// <summary>
+    /// Minutes an idle conversation stays activated before Orleans collects it (its state stays in storage, and
+    /// its KV cache in the engine's own bounded cache); bounds the memory of conversations nobody talks to.
+    /// </summary>
+    public int ConversationIdleMinutes { get; init; } = 2;
+
     /// <summary>Most user and assistant messages one conversation keeps; a turn beyond it gets 400.</summary>
     public int MaxConversationMessages { get; init; } = new Conversations.ConversationLimits().MaxMessages;
 

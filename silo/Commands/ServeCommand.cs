@@ -25,6 +25,8 @@ internal static class ServeCommand
     private static readonly Option<string> Device = new("--device") { Description = "cpu or cuda.", DefaultValueFactory = _ => Defaults.Device };
     private static readonly Option<int> MaxBatch = new("--max-batch") { Description = "Most sequences (or beams) decoded together in one model step.", DefaultValueFactory = _ => Defaults.MaxBatch };
     private static readonly Option<int> MaxQueue = new("--max-queue") { Description = "Requests that may wait for a batch row; beyond it callers get 429.", DefaultValueFactory = _ => Defaults.MaxQueue };
+    private static readonly Option<int> PrefixCacheMiB = new("--prefix-cache-mb") { Description = "Memory (MiB) for conversations' KV caches kept between turns.", DefaultValueFactory = _ => Defaults.PrefixCacheMiB };
+    private static readonly Option<int> ConversationIdleMinutes = new("--conversation-idle-minutes") { Description = "Minutes an idle conversation stays in memory before it is deactivated (its state stays stored).", DefaultValueFactory = _ => Defaults.ConversationIdleMinutes };
     private static readonly Option<int> MaxConversationMessages = new("--max-conversation-messages") { Description = "Most messages one conversation keeps; a turn beyond it gets 400.", DefaultValueFactory = _ => Defaults.MaxConversationMessages };
     private static readonly Option<long> MaxConversationBytes = new("--max-conversation-bytes") { Description = "Most bytes of text one conversation keeps; a turn beyond it gets 400.", DefaultValueFactory = _ => Defaults.MaxConversationBytes };
     private static readonly Option<int> RequestsPerMinute = new("--requests-per-minute") { Description = "Per API key when keys are configured; 0 = no limit.", DefaultValueFactory = _ => Defaults.RequestsPerMinute };
@@ -32,7 +34,7 @@ internal static class ServeCommand
 
     private static readonly Option[] All =
     [
-        Urls, Model, Redis, ClusterId, SiloPort, GatewayPort, Advertise, Kubernetes, TlsCertificate, ApiKeys, KeysFile, CorsOrigins, Device, MaxBatch, MaxQueue, MaxConversationMessages, MaxConversationBytes,
+        Urls, Model, Redis, ClusterId, SiloPort, GatewayPort, Advertise, Kubernetes, TlsCertificate, ApiKeys, KeysFile, CorsOrigins, Device, MaxBatch, MaxQueue, PrefixCacheMiB, ConversationIdleMinutes, MaxConversationMessages, MaxConversationBytes,
         RequestsPerMinute, MaxStreamsPerKey,
     ];
 
@@ -93,6 +95,8 @@ internal static class ServeCommand
         Device = parseResult.GetValue(Device)!,
         MaxBatch = parseResult.GetValue(MaxBatch),
         MaxQueue = parseResult.GetValue(MaxQueue),
+        PrefixCacheMiB = parseResult.GetValue(PrefixCacheMiB),
+        ConversationIdleMinutes = parseResult.GetValue(ConversationIdleMinutes),
         MaxConversationMessages = parseResult.GetValue(MaxConversationMessages),
         MaxConversationBytes = parseResult.GetValue(MaxConversationBytes),
         RequestsPerMinute = parseResult.GetValue(RequestsPerMinute),

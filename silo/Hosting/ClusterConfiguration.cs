@@ -68,6 +68,8 @@ internal static class ClusterConfiguration
         }
 
         silo.Configure<ClusterMembershipOptions>(o => o.ProbeTimeout = ProbeTimeout);
+        silo.Configure<GrainCollectionOptions>(o =>
+            o.ClassSpecificCollectionAge[typeof(ConversationGrain).FullName!] = TimeSpan.FromMinutes(options.ConversationIdleMinutes));
         silo.AddActivityPropagation();
         silo.Services.AddEngineMessageSerialization();
     }

@@ -31,6 +31,9 @@ internal sealed class KvCache
 
     public long Bytes => (long)Rows * Length * Shape.Heads * Shape.HeadDim * sizeof(float) * _tensors.Length;
 
+    /// <summary>Pinned memory the buffers hold, which may exceed <see cref="Bytes"/>: they grow and never shrink.</summary>
+    public long CapacityBytes => _tensors.Sum(static t => (long)t.Capacity) * sizeof(float);
+
     public PinnedBuffer<float> Tensor(int index) => _tensors[index];
 
     /// <summary>Sets the shape; grows the buffers if needed. Contents are not kept.</summary>

@@ -54,7 +54,7 @@ public sealed partial class BatchScheduler : IDisposable
             SingleReader = true,
         });
         _batch = new DecodeBatch(model);
-        _prefixCache = new PrefixCache(options.PrefixCacheBytes);
+        _prefixCache = new PrefixCache(options.PrefixCacheBytes, Return);
         _prefillPast = new KvCache(model.KvShape);
         _prefillPresent = new KvCache(model.KvShape);
         _groupPast = new KvCache(model.KvShape);
@@ -101,7 +101,7 @@ public sealed partial class BatchScheduler : IDisposable
     /// <summary>Asks for a sequence to end (any thread); its rows are freed at the start of the next step.</summary>
     internal void Cancel(Sequence sequence) => sequence.RequestCancel(Steps);
 
-    /// <summary>Bytes of KV cache held: the running batch's and the kept caches of finished turns (as of the last step).</summary>
+    /// <summary>Pinned KV cache memory held: the running batch's and the kept caches of finished turns (as of the last step).</summary>
     public long KvCacheBytes => Interlocked.Read(ref _kvCacheBytes);
 
     /// <summary>Requests waiting in the queue.</summary>
@@ -230,7 +230,7 @@ public sealed partial class BatchScheduler : IDisposable
             TraceStep(startedAt);
         }
 
-        Interlocked.Exchange(ref _kvCacheBytes, _batch.CacheBytes + _prefixCache.Bytes);
+        Interlocked.Exchange(ref _kvCacheBytes, _batch.CacheCapacityBytes + _prefixCache.Bytes);
 
         Interlocked.Add(ref _loopAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
         Interlocked.Increment(ref _steps);

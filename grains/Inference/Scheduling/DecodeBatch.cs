@@ -25,6 +25,9 @@ internal sealed class DecodeBatch(DecoderModel model)
 
     public long CacheBytes => _cache.Bytes;
 
+    /// <summary>Pinned memory of the batch cache and its spare (they swap roles when rows join or leave).</summary>
+    public long CacheCapacityBytes => _cache.CapacityBytes + _spare.CapacityBytes;
+
     /// <summary>
     /// Drops finished and cancelled sequences and appends <paramref name="joining"/> ones (each with its row of a
     /// prefill cache, its tokens right-aligned there), copying every row into the spare cache at the new common

@@ -4,33 +4,37 @@ namespace ChatCluster.Inference.Scheduling;
 
 /// <summary>
 /// Conversations' KV caches kept between turns, so that the next turn prefills only its new tokens. Bounded
-/// in bytes; the least recently used entry is evicted first. A hit is removed from the cache (the sequence
-/// that takes it puts back a longer one when it ends). Owned by the scheduler loop: not thread-safe.
+/// by the pinned memory its caches hold (their buffers' capacity, which a cache reused from a longer
+/// conversation may hold beyond its own length); the least recently used entry is evicted first, and handed
+/// to <paramref name="evicted"/> for reuse. A hit is removed from the cache (the sequence that takes it puts
+/// back a longer one when it ends). Owned by the scheduler loop: not thread-safe.
 /// </summary>
-internal sealed class PrefixCache(long capacityBytes)
+internal sealed class PrefixCache(long capacityBytes, Action<KvCache> evicted)
 {
     private readonly Dictionary<string, LinkedListNode<Entry>> _byKey = new(StringComparer.Ordinal);
     private readonly LinkedList<Entry> _recency = new();
 
+    /// <summary>Pinned memory held by the kept caches.</summary>
     public long Bytes { get; private set; }
 
     public int Count => _byKey.Count;
 
     public void Put(string key, int[] tokens, KvCache cache)
     {
-        Remove(key);
-        if (cache.Bytes > capacityBytes)
+        Evict(key);
+        if (cache.CapacityBytes > capacityBytes)
         {
+            evicted(cache);
             return;
         }
 
-        while (Bytes + cache.Bytes > capacityBytes && _recency.Last is { } oldest)
+        while (Bytes + cache.CapacityBytes > capacityBytes && _recency.Last is { } oldest)
         {
-            Remove(oldest.Value.Key);
+            Evict(oldest.Value.Key);
         }
 
         _byKey[key] = _recency.AddFirst(new Entry(key, tokens, cache));
-        Bytes += cache.Bytes;
+        Bytes += cache.CapacityBytes;
     }
 
     public bool Contains(string key) => _byKey.ContainsKey(key);
@@ -54,7 +58,16 @@ internal sealed class PrefixCache(long capacityBytes)
         if (_byKey.Remove(key, out var node))
         {
             _recency.Remove(node);
-            Bytes -= node.Value.Cache.Bytes;
+            Bytes -= node.Value.Cache.CapacityBytes;
+        }
+    }
+
+    private void Evict(string key)
+    {
+        if (_byKey.TryGetValue(key, out var node))
+        {
+            Remove(key);
+            evicted(node.Value.Cache);
         }
     }
 
