@@ -215,16 +215,23 @@ public sealed class InferenceEngine : IDisposable
             throw new PromptTooLongException(ids.Count, window);
         }
 
-        // Fits(all) holds and Fits(0) does not: find the fewest turns to drop.
+        // Fits(all) holds and Fits(0) does not: find the fewest turns to drop, keeping the encoding of the best so far.
         var (low, high) = (0, turnStarts.Count);
+        var best = ids.ToArray();
         while (high - low > 1)
         {
             var middle = (low + high) / 2;
-            (low, high) = Fits(middle) ? (low, middle) : (middle, high);
+            if (Fits(middle))
+            {
+                (high, best) = (middle, ids.ToArray());
+            }
+            else
+            {
+                low = middle;
+            }
         }
 
-        Fits(high);
-        return (ids.ToArray(), DroppedMessages(high));
+        return (best, DroppedMessages(high));
     }
 
     public void Dispose()

@@ -15,33 +15,26 @@ public sealed class KeyIsolationAcrossNodesTests : IAsyncLifetime
     private const string Owner = "sk-isolation-owner-0001";
     private const string Stranger = "sk-isolation-stranger-0002";
 
-    private readonly RedisServer _redis = new();
-    private ServerFixture _first = null!;
-    private ServerFixture _second = null!;
+    private readonly TwoSiloCluster _cluster = new(
+        static redis => ["--model", TestPaths.TinyModel, "--redis", redis, "--api-key", Owner, "--api-key", Stranger], startupKey: Owner);
 
-    public async Task InitializeAsync()
-    {
-        await _redis.InitializeAsync();
-        _first = new KeyedNode(_redis.Endpoint);
-        _second = new KeyedNode(_redis.Endpoint);
-        await Task.WhenAll(_first.InitializeAsync(), _second.InitializeAsync());
-    }
+    private ServerFixture First => _cluster.First;
 
-    public async Task DisposeAsync()
-    {
-        await Task.WhenAll(_first.DisposeAsync(), _second.DisposeAsync());
-        await _redis.DisposeAsync();
-    }
+    private ServerFixture Second => _cluster.Second;
+
+    public Task InitializeAsync() => _cluster.InitializeAsync();
+
+    public Task DisposeAsync() => _cluster.DisposeAsync();
 
     [Fact]
     public async Task Another_key_gets_404_for_a_conversation_on_every_node_and_its_owner_gets_it_on_every_node()
     {
-        using var created = await SendAsync(_first, Owner, HttpMethod.Post, "/v1/conversations", new { system = "Private." });
+        using var created = await SendAsync(First, Owner, HttpMethod.Post, "/v1/conversations", new { system = "Private." });
         var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-        using var turn = await SendAsync(_first, Owner, HttpMethod.Post, $"/v1/conversations/{id}/messages", new { content = "My secret.", max_tokens = 2 });
+        using var turn = await SendAsync(First, Owner, HttpMethod.Post, $"/v1/conversations/{id}/messages", new { content = "My secret.", max_tokens = 2 });
         turn.EnsureSuccessStatusCode();
 
-        foreach (var node in new[] { _first, _second })
+        foreach (var node in new[] { First, Second })
         {
             using var read = await SendAsync(node, Stranger, HttpMethod.Get, $"/v1/conversations/{id}");
             using var write = await SendAsync(node, Stranger, HttpMethod.Post, $"/v1/conversations/{id}/messages", new { content = "Let me in.", max_tokens = 2 });
@@ -57,7 +50,7 @@ public sealed class KeyIsolationAcrossNodesTests : IAsyncLifetime
         }
 
         // The stranger's attempts changed nothing.
-        using var after = await SendAsync(_second, Owner, HttpMethod.Get, $"/v1/conversations/{id}");
+        using var after = await SendAsync(Second, Owner, HttpMethod.Get, $"/v1/conversations/{id}");
         Assert.Equal(3, (await after.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("messages").GetArrayLength());
     }
 
@@ -69,11 +62,4 @@ public sealed class KeyIsolationAcrossNodesTests : IAsyncLifetime
         Headers = { Authorization = new AuthenticationHeaderValue("Bearer", key) },
         Content = body is null ? null : JsonContent.Create(body),
     };
-
-    private sealed class KeyedNode(string redis) : ServerFixture
-    {
-        protected override string[] Arguments => ["--model", TestPaths.TinyModel, "--redis", redis, "--api-key", Owner, "--api-key", Stranger];
-
-        protected override string? StartupKey => Owner;
-    }
 }

@@ -14,11 +14,13 @@ namespace ChatCluster.Tests.Security;
 /// </summary>
 public sealed class SiloTlsTests : IAsyncLifetime
 {
-    private readonly RedisServer _redis = new();
     private readonly string _certificatePath = Path.Combine(Path.GetTempPath(), $"chatcluster-silo-{Guid.NewGuid():N}.pfx");
     private X509Certificate2 _certificate = null!;
-    private ServerFixture _first = null!;
-    private ServerFixture _second = null!;
+    private TwoSiloCluster _cluster = null!;
+
+    private ServerFixture First => _cluster.First;
+
+    private ServerFixture Second => _cluster.Second;
 
     public async Task InitializeAsync()
     {
@@ -26,16 +28,13 @@ public sealed class SiloTlsTests : IAsyncLifetime
         var request = new CertificateRequest("CN=chatcluster-test-silo", key, HashAlgorithmName.SHA256);
         _certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
         await File.WriteAllBytesAsync(_certificatePath, _certificate.Export(X509ContentType.Pfx));
-        await _redis.InitializeAsync();
-        _first = new TlsNode(_redis.Endpoint, _certificatePath);
-        _second = new TlsNode(_redis.Endpoint, _certificatePath);
-        await Task.WhenAll(_first.InitializeAsync(), _second.InitializeAsync());
+        _cluster = new TwoSiloCluster(redis => ["--model", TestPaths.TinyModel, "--redis", redis, "--tls-certificate", _certificatePath]);
+        await _cluster.InitializeAsync();
     }
 
     public async Task DisposeAsync()
     {
-        await Task.WhenAll(_first.DisposeAsync(), _second.DisposeAsync());
-        await _redis.DisposeAsync();
+        await _cluster.DisposeAsync();
         File.Delete(_certificatePath);
         _certificate.Dispose();
     }
@@ -43,21 +42,21 @@ public sealed class SiloTlsTests : IAsyncLifetime
     [Fact]
     public async Task Two_silos_with_the_cluster_certificate_serve_a_conversation_across_tls()
     {
-        var created = await _first.Client.PostAsJsonAsync("/v1/conversations", new { system = "Be brief." });
+        var created = await First.Client.PostAsJsonAsync("/v1/conversations", new { system = "Be brief." });
         var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
 
         // The conversation lives on the first silo; this turn reaches it from the second, over TLS.
-        using var reply = await _second.Client.PostAsJsonAsync($"/v1/conversations/{id}/messages", new { content = "Define harbor", max_tokens = 4 });
+        using var reply = await Second.Client.PostAsJsonAsync($"/v1/conversations/{id}/messages", new { content = "Define harbor", max_tokens = 4 });
 
         Assert.True(reply.IsSuccessStatusCode, await reply.Content.ReadAsStringAsync());
-        Assert.Equal(3, (await _second.Client.GetFromJsonAsync<JsonElement>($"/v1/conversations/{id}")).GetProperty("messages").GetArrayLength());
+        Assert.Equal(3, (await Second.Client.GetFromJsonAsync<JsonElement>($"/v1/conversations/{id}")).GetProperty("messages").GetArrayLength());
     }
 
     [Fact]
     public async Task The_silo_port_completes_a_tls_handshake_with_the_cluster_certificate()
     {
         using var tcp = new TcpClient();
-        await tcp.ConnectAsync("127.0.0.1", _first.SiloPort);
+        await tcp.ConnectAsync("127.0.0.1", First.SiloPort);
         await using var tls = new SslStream(tcp.GetStream());
 
         await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
@@ -69,10 +68,5 @@ public sealed class SiloTlsTests : IAsyncLifetime
 
         Assert.True(tls.IsAuthenticated && tls.IsEncrypted);
         Assert.Equal(_certificate.Thumbprint, new X509Certificate2(tls.RemoteCertificate!).Thumbprint);
-    }
-
-    private sealed class TlsNode(string redis, string certificate) : ServerFixture
-    {
-        protected override string[] Arguments => ["--model", TestPaths.TinyModel, "--redis", redis, "--tls-certificate", certificate];
     }
 }
