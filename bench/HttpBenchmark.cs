@@ -75,16 +75,20 @@ internal sealed class HttpBenchmark(HttpBenchOptions options)
     /// seconds, so that a scheduling hiccup of the shared machine is a small part of it. Turns started before
     /// the end run to completion and count.
     /// </summary>
-    private async Task<RoundResult> RunRoundAsync(SseTurnClient client, HttpTarget target, CancellationToken cancellationToken)
+    private Task<RoundResult> RunRoundAsync(SseTurnClient client, HttpTarget target, CancellationToken cancellationToken) =>
+        RunClientsAsync(options.Streams, TimeSpan.FromSeconds(options.Seconds), ct => client.RunAsync(target, ct), cancellationToken);
+
+    /// <summary>One round of <paramref name="streams"/> clients, each running <paramref name="turn"/> back to back for the window (the stack mode's rounds too).</summary>
+    internal static async Task<RoundResult> RunClientsAsync(int streams, TimeSpan window, Func<CancellationToken, Task<TurnResult>> turn,
+        CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();
-        var window = TimeSpan.FromSeconds(options.Seconds);
-        var perClient = await Task.WhenAll(Enumerable.Range(0, options.Streams).Select(async _ =>
+        var perClient = await Task.WhenAll(Enumerable.Range(0, streams).Select(async _ =>
         {
             var turns = new List<TurnResult>();
             do
             {
-                turns.Add(await client.RunAsync(target, cancellationToken));
+                turns.Add(await turn(cancellationToken));
             }
             while (Stopwatch.GetElapsedTime(start) < window);
             return turns;

@@ -31,10 +31,11 @@ internal sealed class LocalCluster : IDisposable
 
     /// <summary>
     /// Starts Redis, then the named silos at once, and waits until every one answers /healthz.
-    /// <paramref name="siloEnvironment"/> goes to the silos only (runtime knobs such as DOTNET_GCConserveMemory).
+    /// <paramref name="siloEnvironment"/> goes to the silos only (runtime knobs such as DOTNET_GCConserveMemory),
+    /// and so do <paramref name="siloArguments"/>, after the cluster's own (engine flags such as --max-batch).
     /// </summary>
     public static async Task<LocalCluster> StartAsync(IReadOnlyList<string> siloNames, string model,
-        IReadOnlyDictionary<string, string> siloEnvironment, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, string> siloEnvironment, CancellationToken cancellationToken, IReadOnlyList<string>? siloArguments = null)
     {
         // The silo's build output is copied next to the bench by the project reference in Bench.csproj.
         var siloDll = Path.Combine(AppContext.BaseDirectory, "ChatCluster.Silo.dll");
@@ -46,7 +47,7 @@ internal sealed class LocalCluster : IDisposable
         var cluster = new LocalCluster(Directory.CreateTempSubdirectory("chatcluster-bench-redis-"));
         try
         {
-            await cluster.StartRedisAndSilosAsync(siloNames, siloDll, model, siloEnvironment, cancellationToken);
+            await cluster.StartRedisAndSilosAsync(siloNames, siloDll, model, siloEnvironment, siloArguments ?? [], cancellationToken);
             return cluster;
         }
         catch
@@ -68,7 +69,7 @@ internal sealed class LocalCluster : IDisposable
     }
 
     private async Task StartRedisAndSilosAsync(IReadOnlyList<string> siloNames, string siloDll, string model,
-        IReadOnlyDictionary<string, string> siloEnvironment, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, string> siloEnvironment, IReadOnlyList<string> siloArguments, CancellationToken cancellationToken)
     {
         var redisPort = FreePort();
         var redis = ChildProcess.Start("redis-server", FindRedisServer(),
@@ -83,7 +84,7 @@ internal sealed class LocalCluster : IDisposable
             var url = $"http://127.0.0.1:{FreePort()}";
             var process = ChildProcess.Start(name, "dotnet",
                 [siloDll, "--urls", url, "--model", model, "--redis", $"127.0.0.1:{redisPort}", "--silo-port", Port(FreePort()),
-                 "--gateway-port", "0", "--cluster-id", "bench"], environment: siloEnvironment);
+                 "--gateway-port", "0", "--cluster-id", "bench", .. siloArguments], environment: siloEnvironment);
             _processes.Add(process);
             return (Process: process, Node: new Node(name, url, process.Id));
         }).ToList();

@@ -10,7 +10,9 @@ using Spectre.Console;
 //                                          [--out bench/results]
 // dotnet run -c Release --project bench -- load [--silos 1] [--clients 64] [--minutes 3] [--turns-per-conversation 3] [--tokens 32]
 //                                          [--sample-seconds 5] [--silo-env KEY=VALUE] [--label NAME] [--model DIR] [--out bench/results]
-if (args is not [("http" or "cluster" or "load") and var mode, .. var rest])
+// dotnet run -c Release --project bench -- stack [--streams 1,16,64] [--seconds 5] [--tokens 64] [--warmup 1] [--rounds 5] [--max-batch 32]
+//                                          [--model DIR] [--out bench/results]     (the engine in-process vs the silos over HTTP)
+if (args is not [("http" or "cluster" or "load" or "stack") and var mode, .. var rest])
 {
     return await BenchRunner.RunAsync(BenchOptions.Parse(args));
 }
@@ -31,6 +33,11 @@ try
     if (mode == "load")
     {
         return await new LoadBenchmark(LoadOptions.Parse(rest)).RunAsync(cancel.Token);
+    }
+
+    if (mode == "stack")
+    {
+        return await new StackBenchmark(StackOptions.Parse(rest)).RunAsync(cancel.Token);
     }
 
     var options = HttpBenchOptions.Parse(mode, rest);

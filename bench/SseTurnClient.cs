@@ -9,10 +9,11 @@ namespace ChatCluster.Bench;
 
 /// <summary>
 /// One client of the conversation API: creates a conversation, sends one streamed turn and times the SSE events
-/// as they arrive. Delta events are recognised by their prefix rather than parsed: the client shares the
-/// machine with the servers, so it stays light; only the final and error events are parsed.
+/// as they arrive; or one streamed OpenAI chat completion (the stack mode, <paramref name="model"/> needed).
+/// Delta events are recognised by their prefix (or, in a completion chunk, by a substring) rather than parsed:
+/// the client shares the machine with the servers, so it stays light; only the final and error events are parsed.
 /// </summary>
-internal sealed class SseTurnClient(HttpClient http, int maxTokens, IEnumerable<int> bannedTokens)
+internal sealed class SseTurnClient(HttpClient http, int maxTokens, IEnumerable<int> bannedTokens, string? model = null)
 {
     /// <summary>A turn that has not ended by then counts as an error instead of holding up the round forever.</summary>
     private static readonly TimeSpan TurnTimeout = TimeSpan.FromMinutes(2);
@@ -27,8 +28,22 @@ internal sealed class SseTurnClient(HttpClient http, int maxTokens, IEnumerable<
         ["stream"] = true,
         ["max_tokens"] = maxTokens,
         // Banned end tokens make every reply run to max_tokens, so every round generates the same work.
-        ["logit_bias"] = bannedTokens.ToDictionary(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture), _ => -100),
+        ["logit_bias"] = BiasOf(bannedTokens),
     });
+
+    /// <summary>The same turn as one stateless OpenAI chat completion: same messages, length and banned tokens, usage asked for.</summary>
+    private readonly string _completionBody = JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["model"] = model ?? "",
+        ["messages"] = new[] { new { role = ChatMessage.System, content = SystemPrompt }, new { role = ChatMessage.User, content = UserMessage } },
+        ["stream"] = true,
+        ["stream_options"] = new { include_usage = true },
+        ["max_tokens"] = maxTokens,
+        ["logit_bias"] = BiasOf(bannedTokens),
+    });
+
+    private static Dictionary<string, int> BiasOf(IEnumerable<int> bannedTokens) =>
+        bannedTokens.ToDictionary(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture), _ => -100);
 
     /// <summary>The messages the server's prompt is built from, for checking it fits the context window.</summary>
     public static IReadOnlyList<ChatMessage> PromptMessages => [new(ChatMessage.System, SystemPrompt), new(ChatMessage.User, UserMessage)];
@@ -49,7 +64,7 @@ internal sealed class SseTurnClient(HttpClient http, int maxTokens, IEnumerable<
         {
             id ??= await CreateAsync(target.Create, timeout.Token);
             step = "send";
-            return (id, await SendAsync(new Uri(target.Send, $"v1/conversations/{id}/messages"), timeout.Token));
+            return (id, await SendAsync(new Uri(target.Send, $"v1/conversations/{id}/messages"), _sendBody, completion: false, timeout.Token));
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -58,6 +73,25 @@ internal sealed class SseTurnClient(HttpClient http, int maxTokens, IEnumerable<
         catch (Exception e) when (e is HttpRequestException or IOException or JsonException or ApiFailure)
         {
             return (id, TurnResult.Failed($"{step}: {e.Message}"));
+        }
+    }
+
+    /// <summary>One streamed POST /v1/chat/completions to <paramref name="node"/> (no conversation, nothing stored).</summary>
+    public async Task<TurnResult> RunCompletionAsync(Uri node, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TurnTimeout);
+        try
+        {
+            return await SendAsync(new Uri(node, "v1/chat/completions"), _completionBody, completion: true, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return TurnResult.Failed($"completion: timed out after {TurnTimeout.TotalSeconds:F0} s");
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or JsonException or ApiFailure)
+        {
+            return TurnResult.Failed($"completion: {e.Message}");
         }
     }
 
@@ -71,11 +105,16 @@ internal sealed class SseTurnClient(HttpClient http, int maxTokens, IEnumerable<
             : throw new ApiFailure($"no id in {body.RootElement.GetRawText()}");
     }
 
-    private async Task<TurnResult> SendAsync(Uri messages, CancellationToken cancellationToken)
+    /// <summary>
+    /// Posts <paramref name="body"/> and times the stream. A token is a conversation <c>{"delta": ...}</c> event,
+    /// or (<paramref name="completion"/>) a chunk whose delta starts with content; the role chunk and the
+    /// finish-reason chunk before the usage chunk are skipped.
+    /// </summary>
+    private async Task<TurnResult> SendAsync(Uri url, string body, bool completion, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, messages)
+        using var request = new HttpRequestMessage(HttpMethod.Post, url)
         {
-            Content = new StringContent(_sendBody, Encoding.UTF8, "application/json"),
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
         };
         var sent = Stopwatch.GetTimestamp();
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
@@ -94,7 +133,7 @@ internal sealed class SseTurnClient(HttpClient http, int maxTokens, IEnumerable<
 
             var now = Stopwatch.GetTimestamp();
             var data = line.AsMemory(6);
-            if (data.Span.StartsWith("{\"delta\"", StringComparison.Ordinal))
+            if (completion ? data.Span.Contains("\"delta\":{\"content\"", StringComparison.Ordinal) : data.Span.StartsWith("{\"delta\"", StringComparison.Ordinal))
             {
                 if (ttft is null)
                 {
@@ -113,7 +152,7 @@ internal sealed class SseTurnClient(HttpClient http, int maxTokens, IEnumerable<
                     ? new TurnResult(tokens, first, gaps, null)
                     : TurnResult.Failed("send: [DONE] without a delta and a final event with usage");
             }
-            else
+            else if (!completion || data.Span.Contains("\"usage\"", StringComparison.Ordinal) || data.Span.StartsWith("{\"error\"", StringComparison.Ordinal))
             {
                 completionTokens = FinalEvent(data);
             }

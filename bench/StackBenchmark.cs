@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using ChatCluster.Inference;
+using ChatCluster.Inference.Model;
+using ChatCluster.Inference.Scheduling;
+using Spectre.Console;
+
+namespace ChatCluster.Bench;
+
+/// <summary>
+/// The whole stack against the engine alone, on the same model with the same batch size. Three targets take
+/// turns round by round at each concurrency level (engine, stack, conversation, engine, stack, ...):
+/// <list type="bullet">
+/// <item>engine: <see cref="InferenceEngine"/> in this process, called as the gateway calls it;</item>
+/// <item>stack: streamed POST /v1/chat/completions to silo A, a separate process (HTTP, SSE, the engine in it);</item>
+/// <item>conversation: a conversation created through silo A and its turn streamed through silo B, so the grain
+/// and its engine are on A and every token crosses to B over Orleans before B writes it out.</item>
+/// </list>
+/// The silos form one cluster on a redis-server this mode starts (<see cref="LocalCluster"/>). Ratios to the
+/// engine are taken round by round (the pair ran seconds apart, on the same machine load), then summarised.
+/// </summary>
+internal sealed class StackBenchmark(StackOptions options)
+{
+    internal const string Engine = "engine";
+    internal const string Stack = "stack";
+    internal const string Conversation = "conversation";
+
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        var bannedTokens = HttpBenchmark.CheckModel(options.Model, options.Tokens);
+        // Both sides leave ONNX Runtime's thread count to its default (one per core): the silo has no flag for it.
+        using var engine = InferenceEngine.Load(options.Model, ExecutionDevice.Cpu, new SchedulerOptions { MaxBatchRows = options.MaxBatch });
+        AnsiConsole.MarkupLine($"[bold]ChatCluster whole stack vs engine[/] {string.Join(", ", options.Levels)} streams x {options.Tokens} tokens, " +
+            $"{options.Rounds} rounds of {options.Seconds} s, --max-batch {options.MaxBatch}; {Markup.Escape(MachineInfo.Line)}");
+        using var cluster = await LocalCluster.StartAsync(["silo A", "silo B"], options.Model, new Dictionary<string, string>(), cancellationToken,
+            ["--max-batch", options.MaxBatch.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var (siloA, siloB) = (cluster.Silos[0], cluster.Silos[1]);
+
+        // Every stream's request may be open at once; the pool must not make clients queue for a socket.
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = options.Levels.Max() * 2 };
+        using var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        var sse = new SseTurnClient(http, options.Tokens, bannedTokens, engine.Info.Id);
+        var engineClient = new EngineTurnClient(engine, options.Tokens, bannedTokens);
+        var remote = new HttpTarget(Conversation, new Uri(siloA.Url + "/"), new Uri(siloB.Url + "/"));
+        var targets = new (string Name, Func<CancellationToken, Task<TurnResult>> Turn)[]
+        {
+            (Engine, engineClient.RunAsync),
+            (Stack, ct => sse.RunCompletionAsync(new Uri(siloA.Url + "/"), ct)),
+            (Conversation, ct => sse.RunAsync(remote, ct)),
+        };
+        var cpu = new CpuTally([Environment.ProcessId, siloA.ProcessId, siloB.ProcessId]);
+
+        var levels = new List<StackLevel>();
+        foreach (var streams in options.Levels)
+        {
+            var warmUps = await RunInterleavedAsync(targets, cpu, streams, "warm-up", options.WarmUpRounds, cancellationToken);
+            var rounds = await RunInterleavedAsync(targets, cpu, streams, "round", options.Rounds, cancellationToken);
+            levels.Add(new StackLevel(streams, [.. targets.Select((t, i) => StackTargetSummary.Of(
+                t.Name, warmUps[i].Sum(r => r.Round.Errors), rounds[i], i == 0 ? null : rounds[0]))]));
+            PrintErrors(warmUps.Concat(rounds).SelectMany(r => r));
+        }
+
+        var report = new StackReport(options, Setup(siloA, siloB), ModelHash(options.Model), GitCommit(), levels);
+        report.Print();
+        await report.WriteAsync();
+        AnsiConsole.MarkupLine($"Wrote {Markup.Escape(Path.Combine(options.OutputDirectory, StackReport.Name))}.md and .json " +
+            "(plot: python3 bench/plot_stack.py)");
+        return levels.SelectMany(l => l.Targets).Any(t => t.Errors > 0) ? 1 : 0;
+    }
+
+    private static string Setup(LocalCluster.Node a, LocalCluster.Node b) =>
+        $"engine: InferenceEngine in the bench process; stack: streamed /v1/chat/completions on {a.Name} ({a.Url}); " +
+        $"conversation: created through {a.Name}, its turn streamed through {b.Name} ({b.Url}), so the grain and the engine " +
+        "that runs it are on A and every token crosses to B over Orleans. Two silo processes on one redis-server (AOF on), " +
+        "the bench alongside, all on this machine";
+
+    /// <summary>Every target once per round, in order; the rounds of each target.</summary>
+    private async Task<List<StackRound>[]> RunInterleavedAsync((string Name, Func<CancellationToken, Task<TurnResult>> Turn)[] targets,
+        CpuTally cpu, int streams, string label, int count, CancellationToken cancellationToken)
+    {
+        var rounds = targets.Select(_ => new List<StackRound>()).ToArray();
+        for (var r = 1; r <= count; r++)
+        {
+            for (var t = 0; t < targets.Length; t++)
+            {
+                var before = cpu.Read();
+                var round = await HttpBenchmark.RunClientsAsync(streams, TimeSpan.FromSeconds(options.Seconds), targets[t].Turn, cancellationToken);
+                var cores = CpuTally.Cores(before, cpu.Read(), round.WallSeconds);
+                var result = new StackRound(round, cores[0], cores[1], cores[2], cores[3]);
+                rounds[t].Add(result);
+                var errors = round.Errors > 0 ? $"[red]{round.Errors} errors[/]" : "0 errors";
+                AnsiConsole.MarkupLine($"  {streams} streams {label} {r}/{count} {targets[t].Name}: {round.TokensPerSecond:F0} tok/s, " +
+                    $"TTFT p50 {round.TtftP50Ms:F1} ms, ITL p50 {round.ItlP50Ms:F2} ms, cores bench {cores[0]:F2} A {cores[1]:F2} " +
+                    $"B {cores[2]:F2} machine {cores[3]:F2}, {errors}");
+            }
+        }
+
+        return rounds;
+    }
+
+    /// <summary>Each distinct failure once with its count, warm-up included.</summary>
+    private static void PrintErrors(IEnumerable<StackRound> rounds)
+    {
+        foreach (var group in rounds.SelectMany(r => r.Round.ErrorMessages).GroupBy(m => m).OrderByDescending(g => g.Count()))
+        {
+            AnsiConsole.MarkupLine($"[red]  {group.Count()} x {Markup.Escape(group.Key)}[/]");
+        }
+    }
+
+    /// <summary>The model's weights may change under a commit (retraining): the report names the file it measured.</summary>
+    private static string ModelHash(string model)
+    {
+        var onnx = Directory.GetFiles(model, "*.onnx").Order(StringComparer.Ordinal).FirstOrDefault();
+        if (onnx is null)
+        {
+            return "";
+        }
+
+        using var file = File.OpenRead(onnx);
+        return $"{Path.GetFileName(onnx)} sha256 {Convert.ToHexStringLower(SHA256.HashData(file))[..12]}";
+    }
+
+    private static string GitCommit()
+    {
+        try
+        {
+            using var git = Process.Start(new ProcessStartInfo("git", "rev-parse --short HEAD")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                WorkingDirectory = BenchOptions.FindRepositoryRoot(),
+            });
+            var commit = git?.StandardOutput.ReadToEnd().Trim() ?? "";
+            git?.WaitForExit();
+            return commit;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return ""; // no git
+        }
+    }
+}
+
+/// <summary>A target's round with the cores each process kept busy during it (machine: every process, others' included).</summary>
+internal sealed record StackRound(RoundResult Round, double BenchCores, double SiloACores, double SiloBCores, double MachineCores);
+
+/// <summary>The targets' figures at one concurrency level.</summary>
+internal sealed record StackLevel(int Streams, IReadOnlyList<StackTargetSummary> Targets);
+
+/// <summary>
+/// A target's figures at one level over its measured rounds: tokens/s median and range; the ratio to the engine
+/// taken round by round; latency percentiles over every measured turn; median cores busy per process.
+/// </summary>
+internal sealed record StackTargetSummary(
+    string Name,
+    Spread TokensPerSecond,
+    Spread? RatioToEngine,
+    double TtftP50Ms,
+    double TtftP99Ms,
+    double ItlP50Ms,
+    double ItlP99Ms,
+    double BenchCores,
+    double SiloACores,
+    double SiloBCores,
+    double MachineCores,
+    int Errors,
+    int WarmUpErrors,
+    IReadOnlyList<StackRound> Rounds)
+{
+    public static StackTargetSummary Of(string name, int warmUpErrors, IReadOnlyList<StackRound> rounds, IReadOnlyList<StackRound>? engine)
+    {
+        var ttft = rounds.SelectMany(r => r.Round.TtftMs).ToList();
+        var itl = rounds.SelectMany(r => r.Round.ItlMs).ToList();
+        double Median(Func<StackRound, double> of) => Percentiles.Of([.. rounds.Select(of)], 0.5);
+        return new StackTargetSummary(
+            name,
+            Spread.Of(rounds.Select(r => r.Round.TokensPerSecond)),
+            engine is null ? null : Spread.Of(rounds.Zip(engine, (r, e) => r.Round.TokensPerSecond / e.Round.TokensPerSecond)),
+            Percentiles.Of(ttft, 0.5), Percentiles.Of(ttft, 0.99),
+            Percentiles.Of(itl, 0.5), Percentiles.Of(itl, 0.99),
+            Median(r => r.BenchCores), Median(r => r.SiloACores), Median(r => r.SiloBCores), Median(r => r.MachineCores),
+            rounds.Sum(r => r.Round.Errors), warmUpErrors, rounds);
+    }
+}
