@@ -1,6 +1,9 @@
 namespace ChatCluster.Bench;
 
-/// <summary>What to measure: the model, concurrency levels, prompt and reply lengths, conversation turns.</summary>
+/// <summary>
+/// What to measure: the models, concurrency levels, prompt and reply lengths, which engines, how the rounds
+/// interleave (warm-up and measured rounds of a few seconds each), threads, conversation turns.
+/// </summary>
 internal sealed record BenchOptions(
     string Model,
     int[] Concurrency,
@@ -10,28 +13,73 @@ internal sealed record BenchOptions(
     bool RunPeer,
     string OutputDirectory)
 {
+    /// <summary>Every model folder to measure, in order; <see cref="Model"/> is the first (the conversation benchmark's).</summary>
+    public string[] Models { get; init; } = [Model];
+
+    /// <summary>Engines measured side by side: chatcluster (in this process), genai and pytorch (child processes).</summary>
+    public string[] Engines { get; init; } = ["chatcluster", "genai", "pytorch"];
+
+    /// <summary>Measured rounds per level and engine; rounds of the engines alternate (A B C A B C ...).</summary>
+    public int Rounds { get; init; } = 5;
+
+    /// <summary>Unmeasured rounds per level and engine before the measured ones (JIT, buffer growth, caches).</summary>
+    public int WarmUpRounds { get; init; } = 1;
+
+    /// <summary>A round repeats the level's batch of requests until this much time has passed.</summary>
+    public double RoundSeconds { get; init; } = 2;
+
+    /// <summary>ONNX Runtime intra-op threads (torch threads for PyTorch), the same for every engine.</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>The command line, for the report.</summary>
+    public string Command { get; init; } = "dotnet run -c Release --project bench";
+
     public static BenchOptions Parse(string[] args)
     {
         var root = FindRepositoryRoot();
-        var o = new BenchOptions(Path.Combine(root, "models", "chatcluster-tiny"), [1, 2, 4, 8, 16, 32], 32, 64, 10, true,
+        var o = new BenchOptions(Path.Combine(root, "models", "chatcluster-tiny"), [1, 4, 16, 32], 32, 64, 10, true,
             Path.Combine(root, "bench", "results"));
+        var models = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            o = args[i] switch
+            switch (args[i])
             {
-                "--model" => o with { Model = Path.GetFullPath(Value()) },
-                "--concurrency" => o with { Concurrency = Value().Split(',').Select(int.Parse).ToArray() },
-                "--prompt" => o with { PromptTokens = int.Parse(Value()) },
-                "--tokens" => o with { GeneratedTokens = int.Parse(Value()) },
-                "--turns" => o with { Turns = int.Parse(Value()) },
-                "--no-peer" => o with { RunPeer = false },
-                "--out" => o with { OutputDirectory = Path.GetFullPath(Value()) },
-                _ => throw new ArgumentException($"unknown option {args[i]}"),
-            };
+                case "--model":
+                    models.AddRange(Value().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Path.GetFullPath));
+                    break;
+                default:
+                    o = args[i] switch
+                    {
+                        "--concurrency" => o with { Concurrency = Value().Split(',').Select(int.Parse).ToArray() },
+                        "--prompt" => o with { PromptTokens = int.Parse(Value()) },
+                        "--tokens" => o with { GeneratedTokens = int.Parse(Value()) },
+                        "--turns" => o with { Turns = int.Parse(Value()) },
+                        "--no-peer" => o with { RunPeer = false, Engines = ["chatcluster"] },
+                        "--engines" => o with { Engines = Value().Split(',') },
+                        "--rounds" => o with { Rounds = Math.Max(1, int.Parse(Value())) },
+                        "--warmup" => o with { WarmUpRounds = int.Parse(Value()) },
+                        "--seconds" => o with { RoundSeconds = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) },
+                        "--threads" => o with { Threads = int.Parse(Value()) },
+                        "--out" => o with { OutputDirectory = Path.GetFullPath(Value()) },
+                        _ => throw new ArgumentException($"unknown option {args[i]}"),
+                    };
+                    break;
+            }
         }
 
-        return o;
+        if (models.Count > 0)
+        {
+            o = o with { Model = models[0], Models = [.. models] };
+        }
+
+        var unknown = o.Engines.Except(["chatcluster", "genai", "pytorch"]).ToList();
+        if (unknown.Count > 0 || !o.Engines.Contains("chatcluster"))
+        {
+            throw new ArgumentException($"--engines takes chatcluster (always), genai, pytorch; not {string.Join(',', unknown)}");
+        }
+
+        return o with { RunPeer = o.Engines.Length > 1, Command = string.Join(' ', ["dotnet run -c Release --project bench --", .. args]) };
     }
 
     public static string FindRepositoryRoot()

@@ -7,122 +7,282 @@ using Spectre.Console;
 
 namespace ChatCluster.Bench;
 
-/// <summary>Runs every measurement, side by side with the PyTorch peer, and writes the table, JSON and plot.</summary>
+/// <summary>
+/// The default mode: the engine against ONNX Runtime GenAI and PyTorch on the same model folder, in one run.
+/// For each model and concurrency level, every engine runs a warm-up round, then measured rounds interleaved
+/// (chatcluster, genai, pytorch, chatcluster, ...), each a few seconds of the same static batch of prompts
+/// again and again, so that a noisy shared machine slows all engines alike within a round pair. Reported:
+/// median tokens/s with min-max, and the engine's ratio to each peer taken round by round.
+/// </summary>
 internal static class BenchRunner
 {
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
     public static async Task<int> RunAsync(BenchOptions options)
     {
         Directory.CreateDirectory(options.OutputDirectory);
         var machine = MachineInfo.Line;
-        AnsiConsole.MarkupLine($"[bold]ChatCluster benchmark[/] model {Markup.Escape(options.Model)}; {machine}");
-
-        var results = new List<LevelResult>();
-        using (var model = DecoderModel.Load(options.Model, ExecutionDevice.Cpu))
+        AnsiConsole.MarkupLine($"[bold]ChatCluster benchmark[/] {options.Models.Length} model(s); {Markup.Escape(machine)}; " +
+            $"{options.Threads} intra-op threads each; {options.WarmUpRounds}+{options.Rounds} rounds of {options.RoundSeconds} s");
+        var work = Directory.CreateTempSubdirectory("chatcluster-bench-");
+        var reports = new List<ModelReport>();
+        try
         {
-            var tokenizer = BpeTokenizer.Load(Path.Combine(options.Model, "tokenizer.json"));
-            var throughput = new ThroughputBenchmark(options, model, tokenizer);
-            foreach (var n in options.Concurrency)
+            foreach (var modelDirectory in options.Models)
             {
-                AnsiConsole.MarkupLine($"  engine: {n} concurrent sequence(s)...");
-                results.Add(await throughput.RunAsync(n));
+                reports.Add(await RunModelAsync(options, modelDirectory, work.FullName));
+            }
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+
+        var turns = new List<(int Turn, double CachedMs, double UncachedMs, int PromptTokens)>();
+        if (options.Turns > 0)
+        {
+            AnsiConsole.MarkupLine($"  conversation: time to first token over {options.Turns} turns...");
+            var conversationBenchmark = new ConversationBenchmark(options);
+            turns = await conversationBenchmark.RunAsync();
+            if (conversationBenchmark.TruncatedTurns > 0)
+            {
+                AnsiConsole.MarkupLine($"[yellow]  {conversationBenchmark.TruncatedTurns} turns lost their oldest turns to the context window (their cache cannot match)[/]");
             }
         }
 
-        if (options.RunPeer)
-        {
-            results.AddRange(RunPeer(options));
-        }
-
-        AnsiConsole.MarkupLine($"  conversation: time to first token over {options.Turns} turns...");
-        var conversationBenchmark = new ConversationBenchmark(options);
-        var turns = await conversationBenchmark.RunAsync();
-        if (conversationBenchmark.TruncatedTurns > 0)
-        {
-            AnsiConsole.MarkupLine($"[yellow]  {conversationBenchmark.TruncatedTurns} turns lost their oldest turns to the context window (their cache cannot match)[/]");
-        }
-
-        Print(results, turns);
+        Print(reports);
         var json = JsonSerializer.Serialize(new
         {
             machine,
-            model = Path.GetFileName(options.Model),
+            command = options.Command,
+            commit = Commit(),
+            threads = options.Threads,
+            rounds = options.Rounds,
+            warm_up_rounds = options.WarmUpRounds,
+            round_seconds = options.RoundSeconds,
             prompt_tokens = options.PromptTokens,
             generated_tokens = options.GeneratedTokens,
-            levels = results,
+            models = reports,
             turns = turns.Select(t => new { t.Turn, t.PromptTokens, cached_ttft_ms = t.CachedMs, uncached_ttft_ms = t.UncachedMs }),
-        }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
+        }, Json);
         var jsonPath = Path.Combine(options.OutputDirectory, "bench.json");
         await File.WriteAllTextAsync(jsonPath, json);
-        await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "bench.md"), Markdown(results, turns, machine));
+        await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "bench.md"), Markdown(options, reports, turns, machine));
         Plot(jsonPath, options.OutputDirectory);
         AnsiConsole.MarkupLine($"Wrote {Markup.Escape(options.OutputDirectory)}/bench.json, bench.md, scaling.png");
         return 0;
     }
 
-    private static IEnumerable<LevelResult> RunPeer(BenchOptions options)
+    private static async Task<ModelReport> RunModelAsync(BenchOptions options, string modelDirectory, string work)
     {
-        AnsiConsole.MarkupLine("  peer: PyTorch with a KV cache (same weights)...");
-        var root = BenchOptions.FindRepositoryRoot();
-        var start = new ProcessStartInfo("/usr/bin/python3",
-            [Path.Combine(root, "bench", "peer", "torch_peer.py"), "--model", options.Model,
-             "--concurrency", string.Join(',', options.Concurrency),
-             "--prompt", options.PromptTokens.ToString(), "--tokens", options.GeneratedTokens.ToString()])
+        var name = Path.GetFileName(modelDirectory);
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(name)}[/] ({Markup.Escape(modelDirectory)})");
+        using var model = DecoderModel.Load(modelDirectory, ExecutionDevice.Cpu, options.Threads);
+        var tokenizer = BpeTokenizer.Load(Path.Combine(modelDirectory, "tokenizer.json"));
+        using var engine = new ThroughputBenchmark(options, model, tokenizer);
+        var peers = new List<PeerProcess>();
+        try
         {
-            RedirectStandardOutput = true,
-        };
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start /usr/bin/python3");
-        var rows = new List<LevelResult>();
-        while (process.StandardOutput.ReadLine() is { } line)
-        {
-            using var doc = JsonDocument.Parse(line);
-            var r = doc.RootElement;
-            double D(string name) => r.GetProperty(name).GetDouble();
-            rows.Add(new LevelResult("pytorch", r.GetProperty("concurrency").GetInt32(), D("tokens_per_second"), D("step_ms"),
-                D("ttft_p50_ms"), D("ttft_p99_ms"), D("itl_p50_ms"), D("itl_p99_ms"), D("peak_rss_mb"), null));
-        }
+            if (options.Engines.Contains("genai"))
+            {
+                peers.Add(GenAiPeer.Start(modelDirectory, options.Threads, work));
+            }
 
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            AnsiConsole.MarkupLine($"[red]peer exited with {process.ExitCode}[/]");
-        }
+            if (options.Engines.Contains("pytorch"))
+            {
+                peers.Add(PeerProcess.Start("pytorch", "/usr/bin/python3",
+                    [Path.Combine(BenchOptions.FindRepositoryRoot(), "bench", "peer", "torch_peer.py"), "--model", modelDirectory,
+                     "--threads", options.Threads.ToString(), "--serve"],
+                    new Dictionary<string, string> { ["ORT_DISABLE_TELEMETRY"] = "1" }));
+            }
 
-        return rows;
+            // Greedy ids of one prompt, per engine: the engines must compute the same thing to be compared.
+            engine.StartLevel(1);
+            var probe = engine.Prompts(1)[0];
+            var ours = await engine.GenerateAsync(probe, options.GeneratedTokens);
+            var agreement = peers.ToDictionary(p => p.Name, p => Agreement(ours, p.Generate(probe, options.GeneratedTokens)));
+            foreach (var (peer, same) in agreement)
+            {
+                AnsiConsole.MarkupLine($"  greedy ids vs {peer}: {Markup.Escape(same)}");
+            }
+
+            var levels = new List<LevelResult>();
+            var ratios = new List<RatioResult>();
+            foreach (var n in options.Concurrency)
+            {
+                var (rows, levelRatios) = await RunLevelAsync(options, engine, peers, n);
+                levels.AddRange(rows);
+                ratios.AddRange(levelRatios);
+            }
+
+            return new ModelReport(name, Parameters(modelDirectory), agreement, levels, ratios);
+        }
+        finally
+        {
+            foreach (var peer in peers)
+            {
+                peer.Dispose();
+            }
+        }
     }
 
-    private static void Print(List<LevelResult> results, List<(int Turn, double CachedMs, double UncachedMs, int PromptTokens)> turns)
+    private static async Task<(List<LevelResult>, List<RatioResult>)> RunLevelAsync(
+        BenchOptions options, ThroughputBenchmark engine, List<PeerProcess> peers, int concurrency)
     {
-        var table = new Table().AddColumns("engine", "seqs", "tok/s", "x vs 1 seq", "step ms", "TTFT p50/p99 ms", "ITL p50/p99 ms", "peak RSS MB", "alloc B/step");
-        foreach (var r in results)
+        engine.StartLevel(concurrency);
+        var prompts = engine.Prompts(concurrency);
+        var self = Environment.ProcessId;
+        ProcessMemory.ResetPeak(self);
+        foreach (var peer in peers)
         {
-            var single = results.First(x => x.Engine == r.Engine && x.Concurrency == results.Where(y => y.Engine == r.Engine).Min(y => y.Concurrency));
-            table.AddRow(r.Engine, r.Concurrency.ToString(), $"{r.TokensPerSecond:F0}", $"{r.TokensPerSecond / single.TokensPerSecond:F1}",
-                $"{r.StepMs:F2}", $"{r.TtftP50Ms:F1} / {r.TtftP99Ms:F1}", $"{r.ItlP50Ms:F2} / {r.ItlP99Ms:F2}", $"{r.PeakRssMb:F0}",
-                r.AllocatedBytesPerStep is { } bytes ? $"{bytes:F0}" : "-");
+            ProcessMemory.ResetPeak(peer.Id);
         }
 
-        AnsiConsole.Write(table);
-        var conversation = new Table().AddColumns("turn", "prompt tokens", "TTFT kept cache ms", "TTFT no cache ms");
-        foreach (var t in turns)
+        var names = new List<string> { "chatcluster" };
+        names.AddRange(peers.Select(p => p.Name));
+        var rounds = names.Select(_ => new List<Measurement>()).ToArray();
+        for (var round = -options.WarmUpRounds; round < options.Rounds; round++)
         {
-            conversation.AddRow(t.Turn.ToString(), t.PromptTokens.ToString(), $"{t.CachedMs:F1}", $"{t.UncachedMs:F1}");
+            var line = new StringBuilder($"  {concurrency,2} seq, {(round < 0 ? "warm-up" : $"round {round + 1}")}:");
+            for (var e = 0; e < names.Count; e++)
+            {
+                var m = e == 0
+                    ? await engine.RunRoundAsync(prompts, options.RoundSeconds)
+                    : peers[e - 1].Run(prompts, options.GeneratedTokens, options.RoundSeconds);
+                if (round >= 0)
+                {
+                    rounds[e].Add(m);
+                }
+
+                line.Append($" {names[e]} {m.TokensPerSecond:F0}");
+            }
+
+            AnsiConsole.MarkupLine(Markup.Escape(line.Append(" tok/s").ToString()));
         }
 
-        AnsiConsole.Write(conversation);
+        var levels = new List<LevelResult>();
+        for (var e = 0; e < names.Count; e++)
+        {
+            var r = rounds[e];
+            var tps = r.Select(m => m.TokensPerSecond).ToArray();
+            var alloc = e == 0 ? Median(r.Select(m => m.AllocatedBytesPerStep ?? 0)) : (double?)null;
+            levels.Add(new LevelResult(names[e], concurrency, Median(tps), tps.Min(), tps.Max(),
+                Median(r.Select(m => m.StepMs)), Median(r.Select(m => m.TtftP50Ms)), Median(r.Select(m => m.TtftP99Ms)),
+                Median(r.Select(m => m.ItlP50Ms)), Median(r.Select(m => m.ItlP99Ms)),
+                ProcessMemory.PeakMb(e == 0 ? self : peers[e - 1].Id), alloc, tps));
+        }
+
+        var ratios = new List<RatioResult>();
+        for (var e = 1; e < names.Count; e++)
+        {
+            var pairs = rounds[0].Zip(rounds[e], (a, b) => a.TokensPerSecond / b.TokensPerSecond).ToArray();
+            ratios.Add(new RatioResult(concurrency, names[e], Median(pairs), pairs.Min(), pairs.Max(), pairs));
+        }
+
+        return (levels, ratios);
     }
 
-    private static string Markdown(List<LevelResult> results, List<(int Turn, double CachedMs, double UncachedMs, int PromptTokens)> turns, string machine)
+    private static string Agreement(int[] ours, int[] theirs)
     {
-        var md = new StringBuilder($"Machine: {machine}\n\n| engine | sequences | tokens/s | step ms | TTFT p50 / p99 ms | ITL p50 / p99 ms | peak RSS MB |\n|---|---|---|---|---|---|---|\n");
-        foreach (var r in results)
+        var same = 0;
+        while (same < Math.Min(ours.Length, theirs.Length) && ours[same] == theirs[same])
         {
-            md.Append($"| {r.Engine} | {r.Concurrency} | {r.TokensPerSecond:F0} | {r.StepMs:F2} | {r.TtftP50Ms:F1} / {r.TtftP99Ms:F1} | {r.ItlP50Ms:F2} / {r.ItlP99Ms:F2} | {r.PeakRssMb:F0} |\n");
+            same++;
         }
 
-        md.Append("\n| turn | prompt tokens | TTFT, cache kept (ms) | TTFT, no cache (ms) |\n|---|---|---|---|\n");
-        foreach (var t in turns)
+        return same == ours.Length && theirs.Length == ours.Length ? $"identical ({same} tokens)" : $"first {same} of {ours.Length} identical";
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0)
         {
-            md.Append($"| {t.Turn} | {t.PromptTokens} | {t.CachedMs:F1} | {t.UncachedMs:F1} |\n");
+            return 0;
+        }
+
+        var mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    private static string Parameters(string modelDirectory)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(modelDirectory, "config.json")));
+        var c = doc.RootElement;
+        int I(string n) => c.TryGetProperty(n, out var v) ? v.GetInt32() : 0;
+        return $"{I("n_layer")} layers x {I("n_embd")} wide, {I("n_head")} heads, vocab {I("vocab_size")}";
+    }
+
+    private static string Commit()
+    {
+        try
+        {
+            var start = new ProcessStartInfo("git", ["-C", BenchOptions.FindRepositoryRoot(), "rev-parse", "--short", "HEAD"]) { RedirectStandardOutput = true };
+            using var git = Process.Start(start);
+            var text = git?.StandardOutput.ReadToEnd().Trim() ?? "";
+            git?.WaitForExit();
+            return text;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "";
+        }
+    }
+
+    private static void Print(List<ModelReport> reports)
+    {
+        foreach (var report in reports)
+        {
+            var table = new Table().Title(report.Model).AddColumns("engine", "seqs", "tok/s median (min-max)", "step ms", "TTFT p50/p99 ms", "ITL p50/p99 ms", "peak RSS MB", "alloc B/step");
+            foreach (var r in report.Levels)
+            {
+                table.AddRow(r.Engine, r.Concurrency.ToString(), $"{r.TokensPerSecond:F0} ({r.TokensPerSecondMin:F0}-{r.TokensPerSecondMax:F0})",
+                    $"{r.StepMs:F2}", $"{r.TtftP50Ms:F1} / {r.TtftP99Ms:F1}", $"{r.ItlP50Ms:F2} / {r.ItlP99Ms:F2}", $"{r.PeakRssMb:F0}",
+                    r.AllocatedBytesPerStep is { } bytes ? $"{bytes:F0}" : "-");
+            }
+
+            AnsiConsole.Write(table);
+            var ratios = new Table().AddColumns("seqs", "chatcluster / peer", "median (min-max) of rounds");
+            foreach (var r in report.Ratios)
+            {
+                ratios.AddRow(r.Concurrency.ToString(), r.Versus, $"{r.Median:F2} ({r.Min:F2}-{r.Max:F2})");
+            }
+
+            AnsiConsole.Write(ratios);
+        }
+    }
+
+    private static string Markdown(BenchOptions options, List<ModelReport> reports, List<(int Turn, double CachedMs, double UncachedMs, int PromptTokens)> turns, string machine)
+    {
+        var md = new StringBuilder($"Machine: {machine}\n\nCommand: `{options.Command}` (commit {Commit()})\n\n" +
+            $"Prompt {options.PromptTokens} tokens, {options.GeneratedTokens} greedy tokens each (end tokens ignored), {options.Threads} intra-op threads " +
+            $"for every engine; per level {options.WarmUpRounds} warm-up + {options.Rounds} measured rounds of {options.RoundSeconds} s per engine, interleaved.\n");
+        foreach (var report in reports)
+        {
+            md.Append($"\n### {report.Model} ({report.Parameters})\n\n");
+            md.Append($"Greedy ids against the engine's: {string.Join("; ", report.GreedyIds.Select(kv => $"{kv.Key} {kv.Value}"))}\n\n");
+            md.Append("| engine | sequences | tokens/s median (min-max) | step ms | TTFT p50 / p99 ms | ITL p50 / p99 ms | peak RSS MB | alloc B/step |\n|---|---|---|---|---|---|---|---|\n");
+            foreach (var r in report.Levels)
+            {
+                md.Append($"| {r.Engine} | {r.Concurrency} | {r.TokensPerSecond:F0} ({r.TokensPerSecondMin:F0}-{r.TokensPerSecondMax:F0}) | {r.StepMs:F2} | " +
+                    $"{r.TtftP50Ms:F1} / {r.TtftP99Ms:F1} | {r.ItlP50Ms:F2} / {r.ItlP99Ms:F2} | {r.PeakRssMb:F0} | " +
+                    $"{(r.AllocatedBytesPerStep is { } b ? b.ToString("F0") : "-")} |\n");
+            }
+
+            md.Append("\n| sequences | chatcluster / peer | ratio, median of rounds (min-max) |\n|---|---|---|\n");
+            foreach (var r in report.Ratios)
+            {
+                md.Append($"| {r.Concurrency} | {r.Versus} | {r.Median:F2} ({r.Min:F2}-{r.Max:F2}) |\n");
+            }
+        }
+
+        if (turns.Count > 0)
+        {
+            md.Append($"\n{Path.GetFileName(options.Model)}, time to first token over a conversation:\n\n| turn | prompt tokens | TTFT, cache kept (ms) | TTFT, no cache (ms) |\n|---|---|---|---|\n");
+            foreach (var t in turns)
+            {
+                md.Append($"| {t.Turn} | {t.PromptTokens} | {t.CachedMs:F1} | {t.UncachedMs:F1} |\n");
+            }
         }
 
         return md.ToString();
@@ -134,4 +294,6 @@ internal static class BenchRunner
         using var process = Process.Start("/usr/bin/python3", [script, jsonPath, Path.Combine(outputDirectory, "scaling.png")]);
         process?.WaitForExit();
     }
+
+    private sealed record ModelReport(string Model, string Parameters, Dictionary<string, string> GreedyIds, List<LevelResult> Levels, List<RatioResult> Ratios);
 }

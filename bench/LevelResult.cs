@@ -1,14 +1,35 @@
 namespace ChatCluster.Bench;
 
-/// <summary>One row of the scaling table: an engine at one concurrency level.</summary>
+/// <summary>
+/// One row of the scaling table: an engine at one concurrency level, over its measured rounds. Tokens/s is the
+/// median of the rounds with their min and max; the latencies are medians of the rounds' figures. Peak RSS is the
+/// engine's process's high-water mark over this level alone (reset before it); allocation per decode step is the
+/// engine's scheduler thread's (steady state), unknown for the peers.
+/// </summary>
 internal sealed record LevelResult(
     string Engine,
     int Concurrency,
     double TokensPerSecond,
+    double TokensPerSecondMin,
+    double TokensPerSecondMax,
     double StepMs,
     double TtftP50Ms,
     double TtftP99Ms,
     double ItlP50Ms,
     double ItlP99Ms,
     double PeakRssMb,
+    double? AllocatedBytesPerStep,
+    double[] RoundTokensPerSecond);
+
+/// <summary>The engine's tokens/s over a peer's, taken round by round (round i of both ran back to back).</summary>
+internal sealed record RatioResult(int Concurrency, string Versus, double Median, double Min, double Max, double[] Rounds);
+
+/// <summary>What one engine measured in one round.</summary>
+internal sealed record Measurement(
+    double TokensPerSecond,
+    double StepMs,
+    double TtftP50Ms,
+    double TtftP99Ms,
+    double ItlP50Ms,
+    double ItlP99Ms,
     double? AllocatedBytesPerStep);

@@ -7,49 +7,76 @@ using ChatCluster.Inference.Tokenization;
 namespace ChatCluster.Bench;
 
 /// <summary>
-/// N concurrent greedy sequences of the same prompt and reply lengths through the engine's scheduler. End
-/// tokens are off, so every sequence generates exactly the asked number of tokens (as the peer does).
+/// The engine's side of a level: N concurrent greedy sequences of the given prompts through the scheduler,
+/// submitted together, again and again for a round's seconds. End tokens are off, so every sequence generates
+/// exactly the asked number of tokens (as the peers do). One scheduler per level, kept across its rounds.
 /// </summary>
-internal sealed class ThroughputBenchmark(BenchOptions options, DecoderModel model, BpeTokenizer tokenizer)
+internal sealed class ThroughputBenchmark(BenchOptions options, DecoderModel model, BpeTokenizer tokenizer) : IDisposable
 {
-    public async Task<LevelResult> RunAsync(int concurrency)
-    {
-        using var scheduler = new BatchScheduler(model, tokenizer, [], new SchedulerOptions { MaxBatchRows = Math.Max(32, concurrency) });
-        // Warm-up at the same level: JIT and the growth of the pinned KV buffers to this level's size happen
-        // once in a server's life, so they stay out of the figures (which then show the steady state).
-        await RunLevelAsync(scheduler, concurrency, options.GeneratedTokens);
+    private BatchScheduler? _scheduler;
 
+    public void StartLevel(int concurrency)
+    {
+        _scheduler?.Dispose();
+        _scheduler = new BatchScheduler(model, tokenizer, [], new SchedulerOptions { MaxBatchRows = Math.Max(32, concurrency) });
+    }
+
+    public async Task<Measurement> RunRoundAsync(int[][] prompts, double seconds)
+    {
+        var scheduler = _scheduler ?? throw new InvalidOperationException("StartLevel first");
         var stepsBefore = scheduler.Steps;
         var allocatedBefore = scheduler.LoopAllocatedBytes;
-        var (elapsed, ttft, itl) = await RunLevelAsync(scheduler, concurrency, options.GeneratedTokens);
+        var ttft = new List<double>();
+        var itl = new List<double>();
+        var clock = Stopwatch.StartNew();
+        var jobs = 0;
+        do
+        {
+            await RunBatchAsync(scheduler, prompts, options.GeneratedTokens, ttft, itl);
+            jobs++;
+        }
+        while (clock.Elapsed.TotalSeconds < seconds);
+
+        var elapsed = clock.Elapsed;
         var steps = Math.Max(1, scheduler.Steps - stepsBefore);
         var allocated = scheduler.LoopAllocatedBytes - allocatedBefore;
-        using var process = Process.GetCurrentProcess();
-        return new LevelResult(
-            "chatcluster", concurrency,
-            concurrency * options.GeneratedTokens / elapsed.TotalSeconds,
+        return new Measurement(
+            (double)jobs * prompts.Length * options.GeneratedTokens / elapsed.TotalSeconds,
             elapsed.TotalMilliseconds / steps,
             Percentiles.Of(ttft, 0.5), Percentiles.Of(ttft, 0.99),
             Percentiles.Of(itl, 0.5), Percentiles.Of(itl, 0.99),
-            process.PeakWorkingSet64 / 1048576.0,
             (double)allocated / steps);
     }
 
-    private async Task<(TimeSpan Elapsed, List<double> Ttft, List<double> Itl)> RunLevelAsync(
-        BatchScheduler scheduler, int concurrency, int tokens)
+    /// <summary>One greedy sequence alone: its generated ids (to check them against a peer's).</summary>
+    public async Task<int[]> GenerateAsync(int[] prompt, int tokens)
+    {
+        var scheduler = _scheduler ?? throw new InvalidOperationException("StartLevel first");
+        var sequence = scheduler.Submit(new GenerationJob(prompt, new SamplingParameters { Temperature = 0, MaxTokens = tokens }, null));
+        await foreach (var _ in sequence.Output.ReadAllAsync())
+        {
+        }
+
+        return [.. sequence.Tokens.Skip(prompt.Length)];
+    }
+
+    /// <summary>Prompts of random ordinary tokens (no special ones), the same for every engine at a level.</summary>
+    public int[][] Prompts(int concurrency) => [.. Enumerable.Range(0, concurrency).Select(Prompt)];
+
+    public void Dispose() => _scheduler?.Dispose();
+
+    private static async Task RunBatchAsync(BatchScheduler scheduler, int[][] prompts, int tokens, List<double> ttft, List<double> itl)
     {
         var sampling = new SamplingParameters { Temperature = 0, MaxTokens = tokens };
         var clock = Stopwatch.StartNew();
-        var readers = Enumerable.Range(0, concurrency)
-            .Select(i => scheduler.Submit(new GenerationJob(Prompt(i), sampling, null)))
-            .Select(s => ReadAsync(s, clock))
+        var readers = prompts
+            .Select(p => scheduler.Submit(new GenerationJob(p, sampling, null)))
+            .Select(s => ReadAsync(s, clock, ttft, itl))
             .ToList();
-        var timings = await Task.WhenAll(readers);
-        var elapsed = clock.Elapsed;
-        return (elapsed, timings.Select(t => t.Ttft).ToList(), timings.SelectMany(t => t.Gaps).ToList());
+        await Task.WhenAll(readers);
     }
 
-    private static async Task<(double Ttft, List<double> Gaps)> ReadAsync(Sequence sequence, Stopwatch clock)
+    private static async Task ReadAsync(Sequence sequence, Stopwatch clock, List<double> ttft, List<double> itl)
     {
         var start = clock.Elapsed.TotalMilliseconds;
         double? first = null;
@@ -70,7 +97,11 @@ internal sealed class ThroughputBenchmark(BenchOptions options, DecoderModel mod
             last = now;
         }
 
-        return (first ?? 0, gaps);
+        lock (ttft)
+        {
+            ttft.Add(first ?? 0);
+            itl.AddRange(gaps);
+        }
     }
 
     private int[] Prompt(int seed)

@@ -1,4 +1,5 @@
-"""Plots bench.json: tokens/s against concurrent sequences, engine and PyTorch peer side by side."""
+"""Plots bench.json: per model, tokens/s against concurrent sequences for every engine (median, min-max bars),
+and the engine's round-by-round ratio to each peer."""
 import json
 import sys
 
@@ -8,18 +9,32 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 data = json.load(open(sys.argv[1]))
-fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-for engine in sorted({level["engine"] for level in data["levels"]}):
-    rows = [level for level in data["levels"] if level["engine"] == engine]
-    xs = [r["concurrency"] for r in rows]
-    left.plot(xs, [r["tokens_per_second"] for r in rows], marker="o", label=engine)
-    right.plot(xs, [r["step_ms"] for r in rows], marker="o", label=engine)
-for axis, label in ((left, "tokens / s"), (right, "ms per decode step")):
-    axis.set_xscale("log", base=2)
-    axis.set_xlabel("concurrent sequences")
-    axis.set_ylabel(label)
-    axis.grid(alpha=0.3)
-    axis.legend()
-fig.suptitle(f"{data['model']}: prompt {data['prompt_tokens']}, {data['generated_tokens']} tokens each ({data['machine']})", fontsize=9)
+models = data["models"]
+fig, axes = plt.subplots(len(models), 2, figsize=(11, 4 * len(models)), squeeze=False)
+for (left, right), model in zip(axes, models):
+    for engine in dict.fromkeys(level["engine"] for level in model["levels"]):
+        rows = [level for level in model["levels"] if level["engine"] == engine]
+        xs = [r["concurrency"] for r in rows]
+        ys = [r["tokens_per_second"] for r in rows]
+        err = [[y - r["tokens_per_second_min"] for y, r in zip(ys, rows)], [r["tokens_per_second_max"] - y for y, r in zip(ys, rows)]]
+        left.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=engine)
+    for versus in dict.fromkeys(r["versus"] for r in model["ratios"]):
+        rows = [r for r in model["ratios"] if r["versus"] == versus]
+        xs = [r["concurrency"] for r in rows]
+        ys = [r["median"] for r in rows]
+        err = [[y - r["min"] for y, r in zip(ys, rows)], [r["max"] - y for y, r in zip(ys, rows)]]
+        right.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=f"chatcluster / {versus}")
+    right.axhline(1.0, color="grey", linewidth=0.8)
+    left.set_title(f"{model['model']} ({model['parameters']})", fontsize=9)
+    right.set_title("ratio, round by round (median, min-max)", fontsize=9)
+    for axis, label in ((left, "tokens / s"), (right, "tokens/s ratio")):
+        axis.set_xscale("log", base=2)
+        axis.set_xlabel("concurrent sequences")
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    left.set_yscale("log")
+fig.suptitle(f"prompt {data['prompt_tokens']}, {data['generated_tokens']} greedy tokens each, {data['threads']} intra-op threads; "
+             f"{data['machine']}; commit {data['commit']}", fontsize=8)
 fig.tight_layout()
 fig.savefig(sys.argv[2], dpi=110)

@@ -8,6 +8,11 @@ continuous batching is compared against the peer's best case.
 
   /usr/bin/python3 bench/peer/torch_peer.py --model models/chatcluster-tiny --concurrency 1,2,4 --prompt 32 --tokens 64
 Prints one JSON object per concurrency level.
+
+  /usr/bin/python3 bench/peer/torch_peer.py --model DIR --threads 2 --serve
+The bench's line protocol (bench/PeerProcess.cs), so that its rounds interleave with the other engines': prints
+"ready"; then "run TOKENS SECONDS IDS;IDS;..." runs that static batch again and again for SECONDS and answers
+one JSON line; "ids TOKENS IDS" answers one greedy generation's ids; "quit" ends it.
 """
 from __future__ import annotations
 
@@ -50,6 +55,60 @@ def load(model_dir: str) -> GPT:
 
 
 @torch.no_grad()
+def generate(gpt: GPT, ids: torch.Tensor, tokens: int, timings: tuple[list, list] | None = None) -> torch.Tensor:
+    """Greedy, end tokens ignored: (B, P) prompt ids -> (B, tokens) new ids. Timings: (ttft ms, [step ms])."""
+    batch, prompt = ids.shape
+    start = time.perf_counter()
+    logits, past = gpt(ids)
+    next_ids = logits[:, -1].argmax(-1, keepdim=True)  # (B, 1)
+    out = [next_ids]
+    last = time.perf_counter()
+    if timings is not None:
+        timings[0].append((last - start) * 1000)
+    for t in range(tokens - 1):
+        position = torch.full((batch, 1), prompt + t, dtype=torch.int64)
+        logits, past = gpt(next_ids, position_ids=position, past_key_values=past)
+        next_ids = logits[:, -1].argmax(-1, keepdim=True)
+        out.append(next_ids)
+        now = time.perf_counter()
+        if timings is not None:
+            timings[1].append((now - last) * 1000)
+        last = now
+    return torch.cat(out, dim=1)
+
+
+def serve(gpt: GPT) -> None:
+    print("ready", flush=True)
+    for line in sys.stdin:
+        parts = line.split(" ", 3)
+        if parts[0] == "quit":
+            return
+        tokens = int(parts[1])
+        if parts[0] == "ids":
+            ids = torch.tensor([[int(x) for x in parts[2].split(",")]], dtype=torch.int64)
+            print(",".join(str(int(x)) for x in generate(gpt, ids, tokens)[0]), flush=True)
+            continue
+        seconds = float(parts[2])
+        ids = torch.tensor([[int(x) for x in row.split(",")] for row in parts[3].strip().split(";")], dtype=torch.int64)
+        ttft, steps = [], []
+        jobs = 0
+        start = time.perf_counter()
+        while True:
+            generate(gpt, ids, tokens, (ttft, steps))
+            jobs += 1
+            if time.perf_counter() - start >= seconds:
+                break
+        elapsed = time.perf_counter() - start
+        ttft.sort()
+        steps.sort()
+        pick = lambda xs, q: xs[min(len(xs) - 1, int(q * len(xs)))] if xs else 0.0  # noqa: E731
+        print(json.dumps({
+            "jobs": jobs, "seconds": elapsed, "tokens_per_second": jobs * ids.shape[0] * tokens / elapsed,
+            "step_ms": sum(steps) / max(1, len(steps)), "ttft_p50_ms": pick(ttft, 0.5), "ttft_p99_ms": pick(ttft, 0.99),
+            "itl_p50_ms": pick(steps, 0.5), "itl_p99_ms": pick(steps, 0.99)}), flush=True)
+
+
+@torch.no_grad()
 def run(gpt: GPT, batch: int, prompt: int, tokens: int, seed: int) -> dict:
     generator = torch.Generator().manual_seed(seed)
     ids = torch.randint(0, gpt.config.vocab_size - 3, (batch, prompt), generator=generator)
@@ -81,9 +140,13 @@ def main() -> None:
     parser.add_argument("--prompt", type=int, default=32)
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--serve", action="store_true", help="the bench's line protocol on stdin/stdout")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     gpt = load(args.model)
+    if args.serve:
+        serve(gpt)
+        return
     run(gpt, 1, args.prompt, 4, seed=0)  # warm-up
     for n in (int(c) for c in args.concurrency.split(",")):
         result = run(gpt, n, args.prompt, args.tokens, seed=n)

@@ -1,0 +1,118 @@
+// The bench's ONNX Runtime GenAI peer: the same model folder run by the library a C# user would pick instead of
+// this engine, driven by the bench over a line protocol so that its rounds interleave with the engine's.
+//
+//   ChatCluster.GenAiPeer GENAI_MODEL_DIR      (a folder with genai_config.json, written by the bench)
+//
+// stdin, one command a line; stdout, one reply a line:
+//   run TOKENS SECONDS IDS;IDS;...   a static batch of the given prompts (comma-separated ids, one row each),
+//                                    TOKENS greedy tokens each (end tokens ignored: min_length = max_length),
+//                                    again and again until SECONDS have passed (at least once): one JSON line
+//   ids TOKENS IDS                   one prompt, greedy: the generated ids, comma-separated (checks equality)
+//   quit
+// It prints "ready" once the model is loaded. ORT_DISABLE_TELEMETRY=1 comes from the bench (its environment).
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntimeGenAI;
+
+if (args.Length != 1)
+{
+    Console.Error.WriteLine("usage: ChatCluster.GenAiPeer GENAI_MODEL_DIR");
+    return 2;
+}
+
+using var handle = new OgaHandle();
+using var model = new Model(args[0]);
+Console.WriteLine("ready");
+while (Console.ReadLine() is { } line)
+{
+    var parts = line.Split(' ', 4);
+    switch (parts[0])
+    {
+        case "run":
+            Console.WriteLine(Run(model, int.Parse(parts[1], CultureInfo.InvariantCulture),
+                double.Parse(parts[2], CultureInfo.InvariantCulture), parts[3].Split(';').Select(ParseIds).ToArray()));
+            break;
+        case "ids":
+            var ids = Generate(model, [ParseIds(parts[2])], int.Parse(parts[1], CultureInfo.InvariantCulture), null);
+            Console.WriteLine(string.Join(',', ids));
+            break;
+        case "quit":
+            return 0;
+        default:
+            Console.Error.WriteLine($"unknown command {parts[0]}");
+            return 2;
+    }
+}
+
+return 0;
+
+static int[] ParseIds(string text) => text.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+
+static string Run(Model model, int tokens, double seconds, int[][] prompts)
+{
+    var ttft = new List<double>();
+    var itl = new List<double>();
+    var clock = Stopwatch.StartNew();
+    var jobs = 0;
+    do
+    {
+        Generate(model, prompts, tokens, (ttft, itl));
+        jobs++;
+    }
+    while (clock.Elapsed.TotalSeconds < seconds);
+
+    var elapsed = clock.Elapsed.TotalSeconds;
+    return JsonSerializer.Serialize(new Dictionary<string, double>
+    {
+        ["jobs"] = jobs,
+        ["seconds"] = elapsed,
+        ["tokens_per_second"] = (double)jobs * prompts.Length * tokens / elapsed,
+        ["step_ms"] = itl.Count > 0 ? itl.Average() : 0,
+        ["ttft_p50_ms"] = Percentile(ttft, 0.5),
+        ["ttft_p99_ms"] = Percentile(ttft, 0.99),
+        ["itl_p50_ms"] = Percentile(itl, 0.5),
+        ["itl_p99_ms"] = Percentile(itl, 0.99),
+    });
+}
+
+// One static batch: all prompts have the same length (the bench's), so no padding is involved.
+static int[] Generate(Model model, int[][] prompts, int tokens, (List<double> Ttft, List<double> Itl)? timings)
+{
+    var promptLength = prompts[0].Length;
+    using var parameters = new GeneratorParams(model);
+    parameters.SetSearchOption("batch_size", prompts.Length);
+    parameters.SetSearchOption("max_length", promptLength + tokens);
+    parameters.SetSearchOption("min_length", promptLength + tokens);
+    parameters.SetSearchOption("do_sample", false);
+    var start = Stopwatch.GetTimestamp();
+    using var generator = new Generator(model, parameters);
+    generator.AppendTokens(prompts.SelectMany(p => p).ToArray());
+    var last = start;
+    var first = true;
+    while (!generator.IsDone())
+    {
+        generator.GenerateNextToken();
+        var now = Stopwatch.GetTimestamp();
+        if (timings is { } t)
+        {
+            (first ? t.Ttft : t.Itl).Add(Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
+        }
+
+        first = false;
+        last = now;
+    }
+
+    return generator.GetSequence(0)[promptLength..].ToArray();
+}
+
+static double Percentile(List<double> values, double q)
+{
+    if (values.Count == 0)
+    {
+        return 0;
+    }
+
+    var sorted = values.Order().ToList();
+    return sorted[Math.Min(sorted.Count - 1, (int)(q * sorted.Count))];
+}
