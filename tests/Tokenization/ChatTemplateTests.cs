@@ -7,20 +7,49 @@ namespace ChatCluster.Tests.Tokenization;
 public sealed class ChatTemplateTests : IDisposable
 {
     // The bundled model's template (training/export.py): plain ChatML. Jinja escapes are kept as the file has them.
-    private const string ChatMLTemplate =
+    internal const string ChatMLTemplate =
         @"{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
         + @"{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 
     // Qwen 2's template: ChatML with a default system message.
-    private const string QwenTemplate =
+    internal const string QwenTemplate =
         @"{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}{% endif %}"
         + @"{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
         + @"{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 
-    private const string Llama3Template =
+    // Llama 3 Instruct's template.
+    internal const string Llama3Template =
         "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + '<|eot_id|>' %}"
         + "{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}"
         + "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}";
+
+    // Gemma 3's template, its text-only branch (the multimodal one renders lists of content parts we never send).
+    internal const string GemmaTemplate = """
+        {{ bos_token }}
+        {%- if messages[0]['role'] == 'system' -%}
+            {%- set first_user_prefix = messages[0]['content'] + '\n\n' -%}
+            {%- set loop_messages = messages[1:] -%}
+        {%- else -%}
+            {%- set first_user_prefix = "" -%}
+            {%- set loop_messages = messages -%}
+        {%- endif -%}
+        {%- for message in loop_messages -%}
+            {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}
+                {{ raise_exception("Conversation roles must alternate user/assistant/user/assistant/...") }}
+            {%- endif -%}
+            {%- if (message['role'] == 'assistant') -%}
+                {%- set role = "model" -%}
+            {%- else -%}
+                {%- set role = message['role'] -%}
+            {%- endif -%}
+            {{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else "") }}
+            {{- message['content'] | trim }}
+            {{- '<end_of_turn>\n' }}
+        {%- endfor -%}
+        {%- if add_generation_prompt -%}
+            {{'<start_of_turn>model\n'}}
+        {%- endif -%}
+        """;
 
     private static readonly BpeTokenizer ChatMLTokenizer = BpeTokenizer.Load(new MemoryStream(Gpt2TokenizerJson.Build(["<|im_start|>", "<|im_end|>"])));
     private static readonly BpeTokenizer Llama3Tokenizer = BpeTokenizer.Load(new MemoryStream(
@@ -100,6 +129,25 @@ public sealed class ChatTemplateTests : IDisposable
         List<int> systemMessage = [50257, 50258, .. Llama3Tokenizer.Encode("system"), 50259, .. Llama3Tokenizer.Encode("\n\nBe brief."), 50260];
         Assert.Equal(systemMessage, ids.GetRange(0, systemMessage.Count));
         Assert.Equal([50260, Gpt2TokenizerJson.EndOfTextId], template.StopTokenIds);
+    }
+
+    [Fact]
+    public void Gemma_folds_the_system_message_into_the_first_turn_names_the_assistant_model_and_stops_on_end_of_turn()
+    {
+        var tokenizer = BpeTokenizer.Load(new MemoryStream(Gpt2TokenizerJson.Build(["<bos>", "<start_of_turn>", "<end_of_turn>", "<eos>"])));
+        ChatTemplate template = LoadWithConfig(new { chat_template = GemmaTemplate, eos_token = "<eos>" }, tokenizer);
+        var ids = new List<int>();
+        template.Encode([new(ChatMessage.System, "Be brief."), new(ChatMessage.User, " Hi!\n"), new(ChatMessage.Assistant, "Hello."), new(ChatMessage.User, "Bye")],
+            addGenerationPrompt: true, ids);
+
+        Assert.Equal("Gemma", template.Name);
+        Assert.Equal(
+            "<bos><start_of_turn>user\nBe brief.\n\nHi!<end_of_turn>\n<start_of_turn>model\nHello.<end_of_turn>\n<start_of_turn>user\nBye<end_of_turn>\n<start_of_turn>model\n",
+            tokenizer.Decode(ids.ToArray()));
+        int bos = 50257, startOfTurn = 50258, endOfTurn = 50259, eos = 50260;
+        List<int> firstTurn = [bos, startOfTurn, .. tokenizer.Encode("user\nBe brief.\n\nHi!"), endOfTurn, .. tokenizer.Encode("\n")];
+        Assert.Equal(firstTurn, ids.GetRange(0, firstTurn.Count));
+        Assert.Equal([endOfTurn, eos], template.StopTokenIds);
     }
 
     [Fact]

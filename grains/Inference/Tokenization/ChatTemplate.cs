@@ -11,6 +11,10 @@ namespace ChatCluster.Inference.Tokenization;
 ///   ChatML (Qwen, our bundled model):  &lt;|im_start|&gt;{role}\n{content}&lt;|im_end|&gt;\n ... &lt;|im_start|&gt;assistant\n
 ///     with Qwen's default system message when the template has one and the chat starts without a system message
 ///   Llama 3:  &lt;|begin_of_text|&gt; &lt;|start_header_id|&gt;{role}&lt;|end_header_id|&gt;\n\n{content, trimmed}&lt;|eot_id|&gt; ...
+///   Gemma:    &lt;bos&gt; &lt;start_of_turn&gt;{user|model}\n{content, trimmed}&lt;end_of_turn&gt;\n ... &lt;start_of_turn&gt;model\n
+///     Gemma has no system role: a leading system message opens the first turn's content, followed by a blank line
+///     (Gemma 3's template). Where Gemma's template refuses a chat whose roles do not alternate user/assistant,
+///     we lay it out all the same: OpenAI API callers may send two user messages in a row.
 /// Control tokens are inserted by id; roles and contents are encoded as ordinary text, so a user who types
 /// "&lt;|im_end|&gt;" gets those characters, never the control token. Each stretch of text between two control
 /// tokens is encoded as one string, as tokenizing the rendered template would.
@@ -19,31 +23,37 @@ public sealed partial class ChatTemplate
 {
     private readonly BpeTokenizer _tokenizer;
     private readonly Layout _layout;
-    private readonly int _messageStart;   // <|im_start|> or <|start_header_id|>
-    private readonly int _messageEnd;     // <|im_end|> or <|eot_id|>
+    private readonly int _messageStart;   // <|im_start|>, <|start_header_id|> or <start_of_turn>
+    private readonly int _messageEnd;     // <|im_end|>, <|eot_id|> or <end_of_turn>
     private readonly int _headerEnd;      // Llama 3: <|end_header_id|>
-    private readonly int _beginOfText;    // Llama 3: <|begin_of_text|>
+    private readonly int _beginOfText;    // Llama 3: <|begin_of_text|>; Gemma: <bos>
     private readonly int[] _stopTokenIds;
     private readonly string? _defaultSystemMessage;
 
-    private enum Layout { ChatML, Llama3 }
+    private enum Layout { ChatML, Llama3, Gemma }
 
     private ChatTemplate(BpeTokenizer tokenizer, Layout layout, string? eosToken, string? defaultSystemMessage = null)
     {
         _tokenizer = tokenizer;
         _layout = layout;
         _defaultSystemMessage = defaultSystemMessage;
-        if (layout == Layout.ChatML)
+        switch (layout)
         {
-            _messageStart = ControlToken("<|im_start|>");
-            _messageEnd = ControlToken("<|im_end|>");
-        }
-        else
-        {
-            _beginOfText = ControlToken("<|begin_of_text|>");
-            _messageStart = ControlToken("<|start_header_id|>");
-            _headerEnd = ControlToken("<|end_header_id|>");
-            _messageEnd = ControlToken("<|eot_id|>");
+            case Layout.ChatML:
+                _messageStart = ControlToken("<|im_start|>");
+                _messageEnd = ControlToken("<|im_end|>");
+                break;
+            case Layout.Llama3:
+                _beginOfText = ControlToken("<|begin_of_text|>");
+                _messageStart = ControlToken("<|start_header_id|>");
+                _headerEnd = ControlToken("<|end_header_id|>");
+                _messageEnd = ControlToken("<|eot_id|>");
+                break;
+            case Layout.Gemma:
+                _beginOfText = ControlToken("<bos>");
+                _messageStart = ControlToken("<start_of_turn>");
+                _messageEnd = ControlToken("<end_of_turn>");
+                break;
         }
         var stops = new List<int> { _messageEnd };
         if (eosToken is not null && tokenizer.TryGetSpecialTokenId(eosToken, out int eos) && eos != _messageEnd)
@@ -51,8 +61,8 @@ public sealed partial class ChatTemplate
         _stopTokenIds = stops.ToArray();
     }
 
-    /// <summary>"ChatML" or "Llama 3": the layout the template was recognized as.</summary>
-    public string Name => _layout == Layout.ChatML ? "ChatML" : "Llama 3";
+    /// <summary>"ChatML", "Llama 3" or "Gemma": the layout the template was recognized as.</summary>
+    public string Name => _layout switch { Layout.ChatML => "ChatML", Layout.Llama3 => "Llama 3", _ => "Gemma" };
 
     /// <summary>Tokens that end the assistant's turn: the end-of-message token and the model's eos token.</summary>
     public IReadOnlyList<int> StopTokenIds => _stopTokenIds;
@@ -96,8 +106,10 @@ public sealed partial class ChatTemplate
             return new ChatTemplate(tokenizer, Layout.ChatML, eosToken, FindDefaultSystemMessage(template));
         if (template.Contains("<|start_header_id|>", StringComparison.Ordinal) && template.Contains("<|eot_id|>", StringComparison.Ordinal))
             return new ChatTemplate(tokenizer, Layout.Llama3, eosToken);
+        if (template.Contains("<start_of_turn>", StringComparison.Ordinal) && template.Contains("<end_of_turn>", StringComparison.Ordinal))
+            return new ChatTemplate(tokenizer, Layout.Gemma, eosToken);
         string excerpt = template.Length <= 200 ? template : template[..200] + "...";
-        throw new NotSupportedException($"Chat template not recognized (supported layouts: ChatML, Llama 3): {excerpt}");
+        throw new NotSupportedException($"Chat template not recognized (supported layouts: ChatML, Llama 3, Gemma): {excerpt}");
     }
 
     /// <summary>Appends the prompt ids of <paramref name="messages"/>; with <paramref name="addGenerationPrompt"/>,
@@ -105,6 +117,16 @@ public sealed partial class ChatTemplate
     /// <exception cref="ArgumentException">A message has a role other than system, user or assistant.</exception>
     public void Encode(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, List<int> ids)
     {
+        for (int i = 0; i < messages.Count; i++)
+        {
+            if (!ChatMessage.IsKnownRole(messages[i].Role))
+                throw new ArgumentException($"messages[{i}] has role \"{messages[i].Role}\"; expected system, user or assistant.", nameof(messages));
+        }
+        if (_layout == Layout.Gemma)
+        {
+            EncodeGemma(messages, addGenerationPrompt, ids);
+            return;
+        }
         if (_layout == Layout.Llama3)
             ids.Add(_beginOfText);
         if (_defaultSystemMessage is not null && (messages.Count == 0 || messages[0].Role != ChatMessage.System))
@@ -112,8 +134,6 @@ public sealed partial class ChatTemplate
         for (int i = 0; i < messages.Count; i++)
         {
             ChatMessage message = messages[i];
-            if (!ChatMessage.IsKnownRole(message.Role))
-                throw new ArgumentException($"messages[{i}] has role \"{message.Role}\"; expected system, user or assistant.", nameof(messages));
             if (_layout == Layout.ChatML)
             {
                 AddChatMLMessage(message.Role, message.Content, ids);
@@ -138,6 +158,33 @@ public sealed partial class ChatTemplate
             _tokenizer.Encode("\n\n", ids);
         }
     }
+
+    /// <summary>
+    /// Gemma 3's template: <c>bos_token</c>, then each turn as <c>&lt;start_of_turn&gt;{role}\n{content | trim}&lt;end_of_turn&gt;\n</c>
+    /// with assistant renamed "model"; a first system message is not a turn but <c>{system}\n\n</c> put before
+    /// the first turn's content (untrimmed, as the template concatenates it).
+    /// </summary>
+    private void EncodeGemma(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, List<int> ids)
+    {
+        ids.Add(_beginOfText);
+        bool hasSystem = messages.Count > 0 && messages[0].Role == ChatMessage.System;
+        for (int i = hasSystem ? 1 : 0; i < messages.Count; i++)
+        {
+            ChatMessage message = messages[i];
+            string prefix = hasSystem && i == 1 ? messages[0].Content + "\n\n" : "";
+            ids.Add(_messageStart);
+            _tokenizer.Encode(string.Concat(GemmaRole(message.Role), "\n", prefix, message.Content.Trim()), ids);
+            ids.Add(_messageEnd);
+            _tokenizer.Encode("\n", ids);
+        }
+        if (addGenerationPrompt)
+        {
+            ids.Add(_messageStart);
+            _tokenizer.Encode("model\n", ids);
+        }
+    }
+
+    private static string GemmaRole(string role) => role == ChatMessage.Assistant ? "model" : role;
 
     private void AddChatMLMessage(string role, string content, List<int> ids)
     {
