@@ -96,11 +96,16 @@ internal static class BenchRunner
                     new Dictionary<string, string> { ["ORT_DISABLE_TELEMETRY"] = "1" }));
             }
 
-            // Greedy ids of one prompt, per engine: the engines must compute the same thing to be compared.
+            // Greedy ids of a few prompts, per engine: the engines must compute the same thing to be compared.
             engine.StartLevel(1);
-            var probe = engine.Prompts(1)[0];
-            var ours = await engine.GenerateAsync(probe, options.GeneratedTokens);
-            var agreement = peers.ToDictionary(p => p.Name, p => Agreement(ours, p.Generate(probe, options.GeneratedTokens)));
+            var probes = engine.Prompts(8);
+            var ours = new List<int[]>();
+            foreach (var probe in probes)
+            {
+                ours.Add(await engine.GenerateAsync(probe, options.GeneratedTokens));
+            }
+
+            var agreement = peers.ToDictionary(p => p.Name, p => Agreement(ours, [.. probes.Select(probe => p.Generate(probe, options.GeneratedTokens))]));
             foreach (var (peer, same) in agreement)
             {
                 AnsiConsole.MarkupLine($"  greedy ids vs {peer}: {Markup.Escape(same)}");
@@ -182,15 +187,24 @@ internal static class BenchRunner
         return (levels, ratios);
     }
 
-    private static string Agreement(int[] ours, int[] theirs)
+    private static string Agreement(List<int[]> ours, List<int[]> theirs)
     {
-        var same = 0;
-        while (same < Math.Min(ours.Length, theirs.Length) && ours[same] == theirs[same])
+        // A peer that stops at an end token (GenAI, whose length forcing would mask end tokens) is compared up to it.
+        var compared = 0;
+        var differing = 0;
+        for (var p = 0; p < ours.Count; p++)
         {
-            same++;
+            var n = Math.Min(ours[p].Length, theirs[p].Length);
+            compared += n;
+            if (!ours[p].AsSpan(0, n).SequenceEqual(theirs[p].AsSpan(0, n)) || theirs[p].Length < n)
+            {
+                differing++;
+            }
         }
 
-        return same == ours.Length && theirs.Length == ours.Length ? $"identical ({same} tokens)" : $"first {same} of {ours.Length} identical";
+        return differing == 0
+            ? $"identical ({compared} tokens over {ours.Count} prompts)"
+            : $"{differing} of {ours.Count} prompts differ ({compared} tokens compared)";
     }
 
     private static double Median(IEnumerable<double> values)

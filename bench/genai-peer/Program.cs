@@ -7,7 +7,8 @@
 //   run TOKENS SECONDS IDS;IDS;...   a static batch of the given prompts (comma-separated ids, one row each),
 //                                    TOKENS greedy tokens each (end tokens ignored: min_length = max_length),
 //                                    again and again until SECONDS have passed (at least once): one JSON line
-//   ids TOKENS IDS                   one prompt, greedy: the generated ids, comma-separated (checks equality)
+//   ids TOKENS IDS                   one prompt, greedy, stopping at an end token (min_length would mask end
+//                                    tokens and change the argmax): the generated ids, comma-separated
 //   quit
 // It prints "ready" once the model is loaded. ORT_DISABLE_TELEMETRY=1 comes from the bench (its environment).
 using System.Diagnostics;
@@ -34,7 +35,7 @@ while (Console.ReadLine() is { } line)
                 double.Parse(parts[2], CultureInfo.InvariantCulture), parts[3].Split(';').Select(ParseIds).ToArray()));
             break;
         case "ids":
-            var ids = Generate(model, [ParseIds(parts[2])], int.Parse(parts[1], CultureInfo.InvariantCulture), null);
+            var ids = Generate(model, [ParseIds(parts[2])], int.Parse(parts[1], CultureInfo.InvariantCulture), null, forceLength: false);
             Console.WriteLine(string.Join(',', ids));
             break;
         case "quit":
@@ -57,7 +58,7 @@ static string Run(Model model, int tokens, double seconds, int[][] prompts)
     var jobs = 0;
     do
     {
-        Generate(model, prompts, tokens, (ttft, itl));
+        Generate(model, prompts, tokens, (ttft, itl), forceLength: true);
         jobs++;
     }
     while (clock.Elapsed.TotalSeconds < seconds);
@@ -77,13 +78,13 @@ static string Run(Model model, int tokens, double seconds, int[][] prompts)
 }
 
 // One static batch: all prompts have the same length (the bench's), so no padding is involved.
-static int[] Generate(Model model, int[][] prompts, int tokens, (List<double> Ttft, List<double> Itl)? timings)
+static int[] Generate(Model model, int[][] prompts, int tokens, (List<double> Ttft, List<double> Itl)? timings, bool forceLength)
 {
     var promptLength = prompts[0].Length;
     using var parameters = new GeneratorParams(model);
     parameters.SetSearchOption("batch_size", prompts.Length);
     parameters.SetSearchOption("max_length", promptLength + tokens);
-    parameters.SetSearchOption("min_length", promptLength + tokens);
+    parameters.SetSearchOption("min_length", forceLength ? promptLength + tokens : 0);
     parameters.SetSearchOption("do_sample", false);
     var start = Stopwatch.GetTimestamp();
     using var generator = new Generator(model, parameters);
