@@ -16,7 +16,8 @@ internal static class ConversationReplyWriter
     public static async Task WriteStreamAsync(ServerSentEventWriter events, ChoiceMerger reply, CancellationToken cancellationToken)
     {
         var usage = new UsageTally();
-        await foreach (var delta in reply.ReadAllAsync(cancellationToken))
+        // Events are flushed whenever the next delta is not ready yet (and by [DONE]).
+        await foreach (var delta in reply.ReadAllAsync(events.FlushAsync, cancellationToken))
         {
             if (delta.Text.Length > 0)
             {
@@ -24,7 +25,7 @@ internal static class ConversationReplyWriter
                 json.WriteStartObject();
                 json.WriteString("delta", delta.Text);
                 json.WriteEndObject();
-                await events.EndEventAsync(cancellationToken);
+                events.EndEvent();
             }
 
             if (usage.Finish(delta) is { } finishReason)
@@ -33,7 +34,7 @@ internal static class ConversationReplyWriter
                 json.WriteStartObject();
                 WriteEnd(json, finishReason, usage);
                 json.WriteEndObject();
-                await events.EndEventAsync(cancellationToken);
+                events.EndEvent();
             }
         }
 

@@ -10,7 +10,8 @@ namespace ChatCluster.Gateway.Http;
 
 /// <summary>
 /// Writes Server-Sent Events straight into the response's pipe: <c>data: &lt;json&gt;</c> and a blank line
-/// per event, flushed at once so that each token reaches the client when it is made. One JSON writer is
+/// per event, flushed as soon as no further event is ready, so that each token reaches the client when it is
+/// made and a burst of tokens goes out in one write. One JSON writer is
 /// reused for every event, so an event costs no allocation beyond the pipe's own buffers.
 /// </summary>
 public sealed class ServerSentEventWriter : IDisposable
@@ -53,10 +54,22 @@ public sealed class ServerSentEventWriter : IDisposable
 
     public async ValueTask EndEventAsync(CancellationToken cancellationToken)
     {
-        _json.Flush();
-        _output.Write(EventEnd);
+        EndEvent();
         await _output.FlushAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// Ends an event without sending it yet: the streaming writers end every event this way and call
+    /// <see cref="FlushAsync"/> when no further event is ready, so a burst of tokens costs one write, not one each.
+    /// </summary>
+    public void EndEvent()
+    {
+        _json.Flush();
+        _output.Write(EventEnd);
+    }
+
+    /// <summary>Sends the events ended so far.</summary>
+    public async ValueTask FlushAsync(CancellationToken cancellationToken) => await _output.FlushAsync(cancellationToken);
 
     public async ValueTask WriteDoneAsync(CancellationToken cancellationToken)
     {

@@ -17,7 +17,8 @@ internal sealed class ChatCompletionWriter(ChatCompletionRequest request, string
     {
         var usage = new UsageTally();
         var started = new List<bool>();
-        await foreach (var delta in choices.ReadAllAsync(cancellationToken))
+        // Chunks are flushed whenever the next delta is not ready yet (and by [DONE]).
+        await foreach (var delta in choices.ReadAllAsync(events.FlushAsync, cancellationToken))
         {
             while (started.Count <= delta.Index)
             {
@@ -27,17 +28,17 @@ internal sealed class ChatCompletionWriter(ChatCompletionRequest request, string
             if (!started[delta.Index])
             {
                 started[delta.Index] = true;
-                await WriteChunkAsync(events, delta.Index, role: ChatMessage.Assistant, content: "", finishReason: null, cancellationToken);
+                WriteChunk(events, delta.Index, role: ChatMessage.Assistant, content: "", finishReason: null);
             }
 
             if (delta.Text.Length > 0)
             {
-                await WriteChunkAsync(events, delta.Index, role: null, delta.Text, finishReason: null, cancellationToken);
+                WriteChunk(events, delta.Index, role: null, delta.Text, finishReason: null);
             }
 
             if (usage.Finish(delta) is { } finishReason)
             {
-                await WriteChunkAsync(events, delta.Index, role: null, content: null, finishReason, cancellationToken);
+                WriteChunk(events, delta.Index, role: null, content: null, finishReason);
             }
         }
 
@@ -49,7 +50,7 @@ internal sealed class ChatCompletionWriter(ChatCompletionRequest request, string
             json.WriteEndArray();
             usage.Write(json);
             json.WriteEndObject();
-            await events.EndEventAsync(cancellationToken);
+            events.EndEvent();
         }
 
         await events.WriteDoneAsync(cancellationToken);
@@ -100,8 +101,7 @@ internal sealed class ChatCompletionWriter(ChatCompletionRequest request, string
         await response.BodyWriter.FlushAsync(cancellationToken);
     }
 
-    private async ValueTask WriteChunkAsync(
-        ServerSentEventWriter events, int index, string? role, string? content, string? finishReason, CancellationToken cancellationToken)
+    private void WriteChunk(ServerSentEventWriter events, int index, string? role, string? content, string? finishReason)
     {
         var json = events.BeginEvent();
         WriteHeader(json, "chat.completion.chunk");
@@ -133,7 +133,7 @@ internal sealed class ChatCompletionWriter(ChatCompletionRequest request, string
         json.WriteEndObject();
         json.WriteEndArray();
         json.WriteEndObject();
-        await events.EndEventAsync(cancellationToken);
+        events.EndEvent();
     }
 
     /// <summary>Opens the object and writes the fields every completion object and chunk starts with.</summary>
