@@ -86,7 +86,10 @@ internal sealed class StackBenchmark(StackOptions options)
                 var before = cpu.Read();
                 var round = await HttpBenchmark.RunClientsAsync(streams, TimeSpan.FromSeconds(options.Seconds), targets[t].Turn, cancellationToken);
                 var cores = CpuTally.Cores(before, cpu.Read(), round.WallSeconds);
-                var result = new StackRound(round, cores[0], cores[1], cores[2], cores[3]);
+                // The serving side: the bench process for the engine (its clients are a few awaits), the silos for the rest.
+                var serving = t == 0 ? cores[0] : cores[1] + cores[2];
+                var result = new StackRound(round, cores[0], cores[1], cores[2], cores[3],
+                    serving > 0 ? round.TokensPerSecond / serving : 0);
                 rounds[t].Add(result);
                 var errors = round.Errors > 0 ? $"[red]{round.Errors} errors[/]" : "0 errors";
                 AnsiConsole.MarkupLine($"  {streams} streams {label} {r}/{count} {targets[t].Name}: {round.TokensPerSecond:F0} tok/s, " +
@@ -141,20 +144,29 @@ internal sealed class StackBenchmark(StackOptions options)
     }
 }
 
-/// <summary>A target's round with the cores each process kept busy during it (machine: every process, others' included).</summary>
-internal sealed record StackRound(RoundResult Round, double BenchCores, double SiloACores, double SiloBCores, double MachineCores);
+/// <summary>
+/// A target's round with the cores each process kept busy during it (machine: every process, others' included),
+/// and the tokens made per CPU-second of the serving side (the engine's process; the silos for HTTP targets). On
+/// a machine shared with other work the scheduler shares CPU by runnable threads, not by process, so a target's
+/// tokens/s depends on how much CPU it won; tokens per CPU-second does not.
+/// </summary>
+internal sealed record StackRound(RoundResult Round, double BenchCores, double SiloACores, double SiloBCores, double MachineCores,
+    double TokensPerCpuSecond);
 
 /// <summary>The targets' figures at one concurrency level.</summary>
 internal sealed record StackLevel(int Streams, IReadOnlyList<StackTargetSummary> Targets);
 
 /// <summary>
 /// A target's figures at one level over its measured rounds: tokens/s median and range; the ratio to the engine
-/// taken round by round; latency percentiles over every measured turn; median cores busy per process.
+/// taken round by round; tokens per serving CPU-second and its ratio to the engine's, round by round; latency
+/// percentiles over every measured turn; median cores busy per process.
 /// </summary>
 internal sealed record StackTargetSummary(
     string Name,
     Spread TokensPerSecond,
     Spread? RatioToEngine,
+    Spread TokensPerCpuSecond,
+    Spread? CpuEfficiencyToEngine,
     double TtftP50Ms,
     double TtftP99Ms,
     double ItlP50Ms,
@@ -176,6 +188,8 @@ internal sealed record StackTargetSummary(
             name,
             Spread.Of(rounds.Select(r => r.Round.TokensPerSecond)),
             engine is null ? null : Spread.Of(rounds.Zip(engine, (r, e) => r.Round.TokensPerSecond / e.Round.TokensPerSecond)),
+            Spread.Of(rounds.Select(r => r.TokensPerCpuSecond)),
+            engine is null ? null : Spread.Of(rounds.Zip(engine, (r, e) => r.TokensPerCpuSecond / e.TokensPerCpuSecond)),
             Percentiles.Of(ttft, 0.5), Percentiles.Of(ttft, 0.99),
             Percentiles.Of(itl, 0.5), Percentiles.Of(itl, 0.99),
             Median(r => r.BenchCores), Median(r => r.SiloACores), Median(r => r.SiloBCores), Median(r => r.MachineCores),

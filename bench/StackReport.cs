@@ -20,13 +20,13 @@ internal sealed class StackReport(StackOptions options, string setup, string mod
 
     public void Print()
     {
-        var table = new Table().AddColumns("streams", "target", "tok/s", "min-max", "x engine", "TTFT p50/p99", "ITL p50/p99", "cores bench/A/B/machine", "errors");
+        var table = new Table().AddColumns("streams", "target", "tok/s", "min-max", "x engine", "tok/CPU-s", "x engine", "TTFT p50/p99", "ITL p50/p99", "cores bench/A/B/machine", "errors");
         foreach (var level in levels)
         {
             foreach (var t in level.Targets)
             {
                 table.AddRow($"{level.Streams}", t.Name, $"{t.TokensPerSecond.Median:F0}", $"{t.TokensPerSecond.Min:F0}-{t.TokensPerSecond.Max:F0}",
-                    Ratio(t), $"{t.TtftP50Ms:F1}/{t.TtftP99Ms:F1} ms", $"{t.ItlP50Ms:F2}/{t.ItlP99Ms:F2} ms", Cores(t), Errors(t));
+                    Ratio(t.RatioToEngine), $"{t.TokensPerCpuSecond.Median:F0}", Ratio(t.CpuEfficiencyToEngine), $"{t.TtftP50Ms:F1}/{t.TtftP99Ms:F1} ms", $"{t.ItlP50Ms:F2}/{t.ItlP99Ms:F2} ms", Cores(t), Errors(t));
             }
         }
 
@@ -66,20 +66,24 @@ internal sealed class StackReport(StackOptions options, string setup, string mod
             "tokens over the round's wall time, median and min-max over rounds; x engine: ratio to the engine's round of the same " +
             "round number, median and min-max; TTFT (request sent to first token) and ITL (gap between tokens) percentiles over all " +
             "measured turns; cores: CPU seconds per wall second of the bench process (the engine, or the HTTP clients), silo A, " +
-            "silo B and the whole machine (others' work included), median over rounds.\n\n");
-        md.Append("| streams | target | tokens/s median (min-max) | x engine, median (min-max) | TTFT p50 / p99 ms | ITL p50 / p99 ms | cores bench / A / B / machine | errors |\n");
-        md.Append("|---|---|---|---|---|---|---|---|\n");
+            "silo B and the whole machine (others' work included), median over rounds; tokens/CPU-s: tokens per CPU-second of the serving " +
+            "side (the bench process for the engine, silos A + B for the others; the HTTP clients' CPU is left out), median (min-max), " +
+            "and its ratio to the engine's, round by round. The machine is shared and CPU goes to runnable threads, not processes, " +
+            "so tokens/s says how fast each target was given the CPU it won, tokens/CPU-s how much work a token cost it.\n\n");
+        md.Append("| streams | target | tokens/s median (min-max) | x engine, median (min-max) | tokens/CPU-s median (min-max) | x engine | TTFT p50 / p99 ms | ITL p50 / p99 ms | cores bench / A / B / machine | errors |\n");
+        md.Append("|---|---|---|---|---|---|---|---|---|---|\n");
         foreach (var level in levels)
         {
             foreach (var t in level.Targets)
             {
-                md.Append($"| {level.Streams} | {t.Name} | {t.TokensPerSecond.Median:F0} ({t.TokensPerSecond.Min:F0}-{t.TokensPerSecond.Max:F0}) | {Ratio(t)} | " +
+                md.Append($"| {level.Streams} | {t.Name} | {t.TokensPerSecond.Median:F0} ({t.TokensPerSecond.Min:F0}-{t.TokensPerSecond.Max:F0}) | {Ratio(t.RatioToEngine)} | " +
+                    $"{t.TokensPerCpuSecond.Median:F0} ({t.TokensPerCpuSecond.Min:F0}-{t.TokensPerCpuSecond.Max:F0}) | {Ratio(t.CpuEfficiencyToEngine)} | " +
                     $"{t.TtftP50Ms:F1} / {t.TtftP99Ms:F1} | {t.ItlP50Ms:F2} / {t.ItlP99Ms:F2} | {Cores(t)} | {Errors(t)} |\n");
             }
         }
 
-        md.Append("\nPer round:\n\n| streams | round | target | tokens/s | x engine | wall s | TTFT p50 / p99 ms | ITL p50 / p99 ms | cores bench / A / B / machine | errors |\n");
-        md.Append("|---|---|---|---|---|---|---|---|---|---|\n");
+        md.Append("\nPer round:\n\n| streams | round | target | tokens/s | x engine | tokens/CPU-s | wall s | TTFT p50 / p99 ms | ITL p50 / p99 ms | cores bench / A / B / machine | errors |\n");
+        md.Append("|---|---|---|---|---|---|---|---|---|---|---|\n");
         foreach (var level in levels)
         {
             for (var r = 0; r < options.Rounds; r++)
@@ -90,7 +94,7 @@ internal sealed class StackReport(StackOptions options, string setup, string mod
                     var s = t.Rounds[r];
                     var round = s.Round;
                     var ratio = t == level.Targets[0] ? "-" : $"{round.TokensPerSecond / engine:F2}";
-                    md.Append($"| {level.Streams} | {r + 1} | {t.Name} | {round.TokensPerSecond:F0} | {ratio} | {round.WallSeconds:F2} | " +
+                    md.Append($"| {level.Streams} | {r + 1} | {t.Name} | {round.TokensPerSecond:F0} | {ratio} | {s.TokensPerCpuSecond:F0} | {round.WallSeconds:F2} | " +
                         $"{round.TtftP50Ms:F1} / {round.TtftP99Ms:F1} | {round.ItlP50Ms:F2} / {round.ItlP99Ms:F2} | " +
                         $"{s.BenchCores:F2} / {s.SiloACores:F2} / {s.SiloBCores:F2} / {s.MachineCores:F2} | {round.Errors} |\n");
                 }
@@ -100,8 +104,8 @@ internal sealed class StackReport(StackOptions options, string setup, string mod
         return md.ToString();
     }
 
-    private static string Ratio(StackTargetSummary t) =>
-        t.RatioToEngine is { } r ? $"{r.Median:F2} ({r.Min:F2}-{r.Max:F2})" : "-";
+    private static string Ratio(Spread? ratio) =>
+        ratio is { } r ? $"{r.Median:F2} ({r.Min:F2}-{r.Max:F2})" : "-";
 
     private static string Cores(StackTargetSummary t) => $"{t.BenchCores:F2} / {t.SiloACores:F2} / {t.SiloBCores:F2} / {t.MachineCores:F2}";
 

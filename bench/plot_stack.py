@@ -1,6 +1,6 @@
 """Plots stack-vs-engine.json (the bench's stack mode): tokens/s per target against concurrent streams (median,
 bars from min to max over rounds); the ratio to the engine taken round by round (median, min-max) with the 0.9
-goal; and TTFT p50 / inter-token p99 per target.
+goal, and (dashed) the same for tokens per CPU-second of the serving processes; and TTFT p50 / inter-token p99 per target.
 
     python3 bench/plot_stack.py [bench/results/stack-vs-engine.json]   # writes the .png beside the .json
 """
@@ -35,7 +35,9 @@ for i, name in enumerate(names):
     if all(r is not None for r in ratios):
         medians = [r["median"] for r in ratios]
         bars = [[m - r["min"] for m, r in zip(medians, ratios)], [r["max"] - m for m, r in zip(medians, ratios)]]
-        ratio.errorbar(streams, medians, yerr=bars, marker="o", capsize=4, color=f"C{i}", label=f"{name} / engine")
+        ratio.errorbar(streams, medians, yerr=bars, marker="o", capsize=4, color=f"C{i}", label=f"{name} / engine, tokens/s")
+        per_cpu = figure(name, "cpu_efficiency_to_engine")
+        ratio.plot(streams, [r["median"] for r in per_cpu], "--", marker="^", color=f"C{i}", label=f"{name} / engine, tokens per CPU-s")
     # p99, not p50: tokens read in a burst (the reader woke after several steps) have gaps near 0, so p50 says little.
     latency.plot(streams, figure(name, "ttft_p50_ms"), "-o", color=f"C{i}", label=f"{name} TTFT p50")
     latency.plot(streams, figure(name, "itl_p99_ms"), "--s", color=f"C{i}", label=f"{name} inter-token p99")
