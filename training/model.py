@@ -1,4 +1,5 @@
-"""A GPT-2 style decoder-only transformer, small enough to read in one sitting.
+"""Decoder-only transformers, small enough to read in one sitting: GPT-2 style (here) and Llama style
+(llama_model.py), chosen by the model config's `arch` through build_model.
 
 The forward pass takes and returns a key/value cache so that the same module serves
 training (no cache, causal mask only), cached decoding in evaluation, and the ONNX
@@ -10,6 +11,7 @@ References: GPT-2 (Radford et al. 2019); nanoGPT's model.py for the shape of the
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, asdict
 
@@ -25,6 +27,7 @@ MASKED_SCORE = -1e9
 
 @dataclass
 class GPTConfig:
+    arch: str = "gpt2"       # "gpt2" (GPT below) or "llama" (llama_model.Llama): build_model dispatches on it
     vocab_size: int = 4096   # byte-level BPE: 256 bytes + merges + 3 special tokens
     n_positions: int = 512   # longest sequence the learned position table covers
     n_embd: int = 256        # model width; params grow with its square
@@ -88,51 +91,18 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x)), k, v
 
 
-class GPT(nn.Module):
-    def __init__(self, config: GPTConfig):
-        super().__init__()
-        self.config = config
-        self.wte = nn.Embedding(config.vocab_size, config.n_embd)
-        self.wpe = nn.Embedding(config.n_positions, config.n_embd)
-        self.drop = nn.Dropout(config.dropout)
-        self.h = nn.ModuleList(Block(config) for _ in range(config.n_layer))
-        self.ln_f = nn.LayerNorm(config.n_embd)
-        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-        self.lm_head.weight = self.wte.weight  # tied, as in GPT-2: saves V * C parameters
-        self.apply(self._init_weights)
-        # GPT-2's scaled init of the residual projections keeps the residual stream's variance flat with depth.
-        for name, p in self.named_parameters():
-            if name.endswith("c_proj.weight"):
-                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+class Decoder(nn.Module):
+    """What every architecture here shares: forward(input_ids, attention_mask, position_ids, past_key_values)
+    -> (logits, presents), the attention mask it derives, and cached generation."""
 
-    @staticmethod
-    def _init_weights(module):
-        if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, mean=0.0, std=0.02)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+    config: GPTConfig
+
+    def cache_heads(self) -> tuple[int, int]:
+        """(heads, head size) of each layer's key/value cache: the export's past_key_values shape."""
+        raise NotImplementedError
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
-
-    def forward(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None):
-        """input_ids (B, T); attention_mask (B, S) of 1/0 or None (all 1); position_ids (B, T) or None
-        (P..S-1); past_key_values: list of n_layer (key, value) pairs, each (B, nh, P, hs), or None.
-        Returns logits (B, T, V) and the presents: n_layer (key, value) pairs, each (B, nh, S, hs)."""
-        B, T = input_ids.shape
-        P = 0 if past_key_values is None else past_key_values[0][0].shape[2]
-        if position_ids is None:
-            position_ids = torch.arange(P, P + T, device=input_ids.device).unsqueeze(0)  # (1, T)
-        allowed = self.attention_allowed(input_ids, attention_mask, P)
-        x = self.drop(self.wte(input_ids) + self.wpe(position_ids))  # (B, T, C)
-        presents = []
-        for i, block in enumerate(self.h):
-            past_key, past_value = (None, None) if past_key_values is None else past_key_values[i]
-            x, k, v = block(x, allowed, past_key, past_value)
-            presents.append((k, v))
-        return self.lm_head(self.ln_f(x)), presents  # (B, T, V)
 
     @staticmethod
     def attention_allowed(input_ids, attention_mask, past_length):
@@ -169,3 +139,62 @@ class GPT(nn.Module):
                 break
             x = torch.tensor([[next_id]], device=input_ids.device)
         return new_ids
+
+
+class GPT(Decoder):
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.config = config
+        self.wte = nn.Embedding(config.vocab_size, config.n_embd)
+        self.wpe = nn.Embedding(config.n_positions, config.n_embd)
+        self.drop = nn.Dropout(config.dropout)
+        self.h = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.ln_f = nn.LayerNorm(config.n_embd)
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.lm_head.weight = self.wte.weight  # tied, as in GPT-2: saves V * C parameters
+        self.apply(self._init_weights)
+        # GPT-2's scaled init of the residual projections keeps the residual stream's variance flat with depth.
+        for name, p in self.named_parameters():
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+
+    @staticmethod
+    def _init_weights(module):
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def cache_heads(self) -> tuple[int, int]:
+        return self.config.n_head, self.config.n_embd // self.config.n_head
+
+    def forward(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None):
+        """input_ids (B, T); attention_mask (B, S) of 1/0 or None (all 1); position_ids (B, T) or None
+        (P..S-1); past_key_values: list of n_layer (key, value) pairs, each (B, nh, P, hs), or None.
+        Returns logits (B, T, V) and the presents: n_layer (key, value) pairs, each (B, nh, S, hs)."""
+        B, T = input_ids.shape
+        P = 0 if past_key_values is None else past_key_values[0][0].shape[2]
+        if position_ids is None:
+            position_ids = torch.arange(P, P + T, device=input_ids.device).unsqueeze(0)  # (1, T)
+        allowed = self.attention_allowed(input_ids, attention_mask, P)
+        x = self.drop(self.wte(input_ids) + self.wpe(position_ids))  # (B, T, C)
+        presents = []
+        for i, block in enumerate(self.h):
+            past_key, past_value = (None, None) if past_key_values is None else past_key_values[i]
+            x, k, v = block(x, allowed, past_key, past_value)
+            presents.append((k, v))
+        return self.lm_head(self.ln_f(x)), presents  # (B, T, V)
+
+
+def build_model(model_cfg: dict) -> Decoder:
+    """The model a config describes: arch "gpt2" (default) or "llama". Fields another arch defines are ignored,
+    so a GPTConfig dict with arch switched to "llama" gets Llama's own fields at their defaults."""
+    from llama_model import Llama, LlamaConfig  # llama_model imports this module
+    arch = model_cfg.get("arch", "gpt2")
+    if arch not in ("gpt2", "llama"):
+        raise ValueError(f'unknown model arch "{arch}" (expected "gpt2" or "llama")')
+    config_type, model_type = (GPTConfig, GPT) if arch == "gpt2" else (LlamaConfig, Llama)
+    names = {f.name for f in dataclasses.fields(config_type)}
+    return model_type(config_type(**{k: v for k, v in model_cfg.items() if k in names}))
