@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 
 import torch
 import torch.nn.functional as F
@@ -43,20 +44,40 @@ def dialogue_perplexity(model, tokenizer: Tokenizer, dialogues: list, block: int
     return math.exp(total / max(1, count))
 
 
-IN_FORMAT = re.compile(r"^(?P<word>[^()\n]+) \((noun|verb|adjective|adverb)\): \S.*\.$", re.S)
+IN_FORMAT = re.compile(r"^(?P<word>[^()\n]+) \((noun|verb|adjective|adverb)\): (?P<definition>\S.*)\.$", re.S)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def question(word: str, i: int) -> str:
+    """The two phrasings the quality goal names, alternating over the word list."""
+    return f"What does {word} mean?" if i % 2 == 0 else f"Define {word}."
+
+
+def token_f1(answer: str, reference: str) -> float:
+    """SQuAD-style token F1: lower-cased words, counted with multiplicity."""
+    a, r = _WORD.findall(answer.lower()), _WORD.findall(reference.lower())
+    common = sum((Counter(a) & Counter(r)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(a), common / len(r)
+    return 2 * precision * recall / (precision + recall)
 
 
 @torch.no_grad()
-def answer_quality(model, tokenizer: Tokenizer, words: list[str], max_new_tokens: int, device, samples: int = 8) -> dict:
-    """Greedy answers to 'What does X mean?' for held-out words: the share in the trained shape, the share
-    of those that also name the asked word (copying an unseen word through its BPE pieces is the hard part
-    for a small model), and the share that end with <|im_end|>."""
+def answer_quality(model, tokenizer: Tokenizer, words: list[str], glosses: dict[str, list[str]], max_new_tokens: int,
+                   device, samples: int = 8) -> dict:
+    """Greedy answers to "What does X mean?" / "Define X." (alternating): the share in the trained shape
+    ('word (part of speech): definition.'), the share of those that also name the asked word, the share that
+    end with <|im_end|>, and the mean token F1 of the definition (the whole answer when out of format) against
+    the closest WordNet definition of the word."""
     model.eval()
     im_end, eot = tokenizer.vocab[IM_END], tokenizer.vocab[ENDOFTEXT]
     in_format = names_word = stopped = 0
+    f1_total = 0.0
     examples = []
-    for word in tqdm(words, desc="held-out prompts", unit="prompt", leave=False):
-        prompt = render_chat([{"role": "user", "content": f"What does {word} mean?"}], add_generation_prompt=True)
+    for i, word in enumerate(tqdm(words, desc="questions", unit="prompt", leave=False)):
+        asked = question(word, i)
+        prompt = render_chat([{"role": "user", "content": asked}], add_generation_prompt=True)
         ids = torch.tensor([tokenizer.encode_with_specials(prompt)], device=device)
         new = model.generate(ids, max_new_tokens, stop_ids=(im_end, eot))
         ended = bool(new) and new[-1] == im_end
@@ -65,8 +86,11 @@ def answer_quality(model, tokenizer: Tokenizer, words: list[str], max_new_tokens
         in_format += bool(match)
         names_word += bool(match and match.group("word").lower() == word.lower())
         stopped += ended
+        definition = match.group("definition") if match else text
+        f1 = max((token_f1(definition, g) for g in glosses[word]), default=0.0)
+        f1_total += f1
         if len(examples) < samples:
-            examples.append({"prompt": f"What does {word} mean?", "answer": text, "stopped": ended})
+            examples.append({"prompt": asked, "answer": text, "stopped": ended, "f1": round(f1, 3)})
     n = max(1, len(words))
     return {"in_format": in_format / n, "names_the_word": names_word / n, "stopped_on_im_end": stopped / n,
-            "prompts": len(words), "examples": examples}
+            "gloss_f1": f1_total / n, "prompts": len(words), "examples": examples}

@@ -18,17 +18,42 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
 
+def _examples(result: dict) -> str:
+    return "\n".join(f"| {e['prompt']} | {e['answer'].replace('|', '/').replace(chr(10), ' ')} | {e['f1']:.2f} | "
+                     f"{'yes' if e['stopped'] else 'no'} |" for e in result["examples"])
+
+
+SETS = (("common_never_asked", "common words never asked in fine-tuning"),
+        ("common_asked", "common words asked in fine-tuning"),
+        ("rare_heldout", "rare held-out words (never seen defined)"))
+
+
+def _quality_rows(a: dict, b: dict) -> str:
+    rows = []
+    for key, label in SETS:
+        x, y = a[key], b[key]
+        rows += [f"| **{label}** ({y['prompts']} questions): gloss token F1 | {x['gloss_f1']:.3f} | {y['gloss_f1']:.3f} |",
+                 f"| ... answers in format (`word (pos): definition.`) | {_pct(x['in_format'])} | {_pct(y['in_format'])} |",
+                 f"| ... naming the asked word | {_pct(x['names_the_word'])} | {_pct(y['names_the_word'])} |",
+                 f"| ... ending on their own `<|im_end|>` | {_pct(x['stopped_on_im_end'])} | {_pct(y['stopped_on_im_end'])} |"]
+    return "\n".join(rows)
+
+
 def render(m: dict, name: str, command: str, note: str, onnx_bytes: int) -> str:
     c, mc, pre, sft, d, s = m["config"], m["config"]["model"], m["config"]["pretrain"], m["config"]["sft"], m["data"], m["seconds"]
     a, b = m["after_pretraining"], m["after_fine_tuning"]
-    examples = "\n".join(f"| {e['prompt']} | {e['answer'].replace('|', '/').replace(chr(10), ' ')} | {'yes' if e['stopped'] else 'no'} |"
-                         for e in b["examples"])
+    never, asked = b["common_never_asked"], b["common_asked"]
     return f"""# {name}
 
 A small GPT-2 style chat model, trained from scratch by `training/pipeline.py` on dictionaries that
 Debian ships, and the default model of the silo (`--model`). It is here so that the serving stack has a
-real model to run that is small enough to commit and fast on two CPU cores; it answers in the trained
-format and stops on its own, but it is far too small to be right about meanings it did not memorise.
+real model to run that is small enough to commit and fast on two CPU cores. It is trained to be right about
+the {d['common_words']:,} most common words of its corpora: asked "What does X mean?" or "Define X." about
+one of them, it answers `X (part of speech): definition.` and stops; its definitions score a mean token F1 of
+{never['gloss_f1']:.2f} against WordNet's closest definition for common words it was never asked about in
+fine-tuning, {asked['gloss_f1']:.2f} for those it was. About any other word it answers in the same format,
+but the definition is mostly invented: it has {m['parameters'] / 1e6:.1f} M parameters and could not
+memorise a dictionary.
 
 {note}
 
@@ -46,14 +71,22 @@ format and stops on its own, but it is far too small to be right about meanings 
 ## Data
 
 From Debian packages, prepared by the pipeline with seed {c['seed']} (rerunning it rebuilds the same files):
+- **common words**: the {d['common_words']:,} words with the highest geometric mean of their relative frequency
+  in each of the four corpora, among the words WordNet defines (stop words, words under three letters and
+  proper names excluded); e.g. {", ".join(d['common_examples'][:12])}. A seeded {d['common_never_asked']} of
+  them are never asked about in fine-tuning; their dictionary text stays in pretraining.
 - pretraining: {d['pretrain_train_docs']:,} entries of dict-gcide (Webster 1913), dict-foldoc, jargon-text and
-  wordnet-base (senses rendered as `word (noun): definition.`), {d['pretrain_train_chars'] / 1e6:.1f} M characters,
-  {d['pretrain_train_tokens'] / 1e6:.2f} M tokens;
-- fine-tuning: {d['sft_train_dialogues']:,} ChatML dialogues made from WordNet senses: "What does X mean?",
-  "Define X", ... answered as `X (part of speech): definition.`, with follow-ups (another meaning, WordNet's
-  usage example, synonyms, "And Y?") and sometimes a system message; loss on the assistant's tokens only,
-  each reply's closing `<|im_end|>` included;
-- held out: {d['heldout_words']} WordNet words: their entries in every source ({d['pretrain_heldout_docs']:,}
+  wordnet-base (senses rendered as `word (noun): definition.`, most used sense first by WordNet's tag counts),
+  {d['pretrain_train_chars'] / 1e6:.1f} M characters, {d['pretrain_train_tokens'] / 1e6:.2f} M tokens; plus, for
+  {_pct(c['focus_share'])} of the rows, the common words' "focus" documents (their {c['focus_senses']} most used
+  senses in the answer format, {d['focus_tokens']:,} tokens), which pretraining saw about {m['focus_repeats']:.0f} times each;
+- fine-tuning: {d['sft_train_dialogues']:,} ChatML dialogues made from WordNet senses ({c['common_dialogues_per_word']}
+  per asked common word, one per other word): "What does X mean?", "Define X", ... answered as
+  `X (part of speech): definition.`, with follow-ups (another meaning, WordNet's usage example, synonyms,
+  "And Y?") and sometimes a system message; loss on the assistant's tokens only, each reply's closing
+  `<|im_end|>` included. {_pct(c['sft_text_share'])} of the rows are windows of pretraining text (loss on every
+  token) so that fine-tuning keeps plain text;
+- held out: {d['heldout_words']} rare WordNet words: their entries in every source ({d['pretrain_heldout_docs']:,}
   documents, {d['pretrain_heldout_tokens']:,} tokens) and {d['sft_heldout_dialogues']} dialogues about them were
   seen by neither training phase (the words may still occur inside other entries).
 
@@ -63,29 +96,49 @@ From Debian packages, prepared by the pipeline with seed {c['seed']} (rerunning 
 | --- | --- | --- | --- | --- |
 | tokenizer (BPE) | {mc['vocab_size'] - 259} merges | | | {_minutes(s['tokenizer'])} (with tokenizing the corpus) |
 | pretraining | {m['pretrain_steps']:,} | {pre['batch_size']} × {mc['n_positions']} tokens | {pre['lr']} | {_minutes(s['pretrain'])} |
-| fine-tuning | {m['sft_steps']:,} | {sft['batch_size']} dialogues | {sft['lr']} | {_minutes(s['sft'])} |
+| fine-tuning | {m['sft_steps']:,} | {sft['batch_size']} rows | {sft['lr']} | {_minutes(s['sft'])} |
 
 Pretraining saw {m['pretrain_tokens_seen'] / 1e6:.2f} M tokens (loss {m['pretrain_loss']['first']:.2f} → {m['pretrain_loss']['last']:.2f});
 fine-tuning loss {m['sft_loss']['first']:.2f} → {m['sft_loss']['last']:.2f}. AdamW (β 0.9/0.95, weight decay 0.1 on matrices),
-warm-up then cosine decay, gradient clipping at 1.0. Whole pipeline: {_minutes(s['total'])}.
+warm-up then cosine decay, gradient clipping at 1.0; each phase ends on its wall-clock budget
+({pre['max_minutes']} and {sft['max_minutes']} min). Whole pipeline: {_minutes(s['total'])}.
 Hardware: {m['hardware']}; device `{m['device']}`. Curves: `training_curves.png`.
 
-## Evaluation (held-out words)
+## Evaluation
 
 | | after pretraining | after fine-tuning |
 | --- | --- | --- |
 | perplexity, held-out dictionary text | {a['heldout_text_perplexity']:.1f} | {b['heldout_text_perplexity']:.1f} |
 | perplexity, held-out dialogues (assistant tokens) | {a['heldout_dialogue_perplexity']:.1f} | {b['heldout_dialogue_perplexity']:.1f} |
-| answers in format (`word (pos): definition.`) | {_pct(a['in_format'])} | {_pct(b['in_format'])} |
-| ... and naming the asked word | {_pct(a['names_the_word'])} | {_pct(b['names_the_word'])} |
-| stops on its own `<|im_end|>` | {_pct(a['stopped_on_im_end'])} | {_pct(b['stopped_on_im_end'])} |
+{_quality_rows(a, b)}
 
-Answers are greedy, to "What does X mean?" for the first {b['prompts']} held-out words, at most
-{c['max_new_tokens']} new tokens. Some of them, after fine-tuning:
+Answers are greedy, to "What does X mean?" and "Define X." (alternating over the words), at most
+{c['max_new_tokens']} new tokens. Gloss token F1: lower-cased words of the answer's definition (the whole answer
+when it is out of format) against each WordNet definition of the word, counted with multiplicity; the best
+one counts. Some answers after fine-tuning, common words never asked in fine-tuning:
 
-| prompt | answer | stopped |
-| --- | --- | --- |
-{examples}
+| prompt | answer | F1 | stopped |
+| --- | --- | --- | --- |
+{_examples(never)}
+
+Common words asked in fine-tuning:
+
+| prompt | answer | F1 | stopped |
+| --- | --- | --- | --- |
+{_examples(asked)}
+
+Rare held-out words:
+
+| prompt | answer | F1 | stopped |
+| --- | --- | --- | --- |
+{_examples(b['rare_heldout'])}
+
+## Limits
+
+- Only the common-word set is memorised; other words get a fluent, well-formed, mostly wrong definition.
+- It knows one or two senses of each common word, so "Another meaning?" is often wrong.
+- It was trained on dictionary text and definition dialogues only: it does not chat, follow instructions or
+  know facts beyond word meanings, and its context is {mc['n_positions']} tokens.
 
 ## Chat template
 
@@ -98,6 +151,7 @@ Answers are greedy, to "What does X mean?" for the first {b['prompts']} held-out
 ```
 {command}
 ```
+(add `--resume` to continue it after a stop).
 """
 
 

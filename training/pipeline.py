@@ -1,11 +1,14 @@
 """The whole pipeline in one command:
 
   /usr/bin/python3 training/pipeline.py [--smoke] [--preset NAME] [--out DIR] [--device auto|cpu|cuda]
-                                        [--set section.field=value ...]
+                                        [--set section.field=value ...] [--resume]
 
 Stages, each with its own progress bar: prepare the corpus, train the tokenizer, pretrain, evaluate,
 fine-tune on dialogues, evaluate again, export, plot. The output folder gets data/, model/ (the
-folder the engine loads, with MODEL_CARD.md, metrics.json and training_curves.png), checkpoints/ and curves.json.
+folder the engine loads, with MODEL_CARD.md, metrics.json and training_curves.png), checkpoints/ and curves.json
+(curves.json and training_curves.png are rewritten at every checkpoint while training runs).
+--resume continues a run that was stopped: the prepared data, the tokenizer and each phase's checkpoint are
+reused, and training goes on from the last checkpoint (at most CHECKPOINT_SECONDS of work is lost).
 """
 from __future__ import annotations
 
@@ -18,8 +21,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
-import torch
+# Idle OpenMP threads sleep instead of spinning: on two cores shared with other work, a training step took
+# 1.07 s with this and 3.09 s without (4 x 128 model, batch 8 x 256, load average ~12).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -31,7 +38,7 @@ from chat_format import batch_dialogues, encode_chat  # noqa: E402
 from model import GPT, GPTConfig  # noqa: E402
 from model_card import write_model_card  # noqa: E402
 from plot import plot_curves  # noqa: E402
-from tokenizer import ENDOFTEXT, count_pretokens, train_bpe  # noqa: E402
+from tokenizer import ENDOFTEXT, Tokenizer, count_pretokens, train_bpe  # noqa: E402
 from train import TrainSettings, train  # noqa: E402
 
 
@@ -41,13 +48,21 @@ class PipelineConfig:
     heldout_words: int = 500          # WordNet words whose entries only evaluation sees
     max_entries: int | None = None    # per source; None = everything (smoke mode samples a few)
     dialogues_per_word: int = 1       # each training word gives this many dialogues (different phrasings)
+    common_words: int = 1000          # the corpora's most frequent WordNet words (data.common_words): the quality goal
+    common_heldout: int = 200         # of those, never asked in fine-tuning (their dictionary text stays in pretraining)
+    common_dialogues_per_word: int = 4  # fine-tuning dialogues per asked common word
+    focus_senses: int = 2             # leading WordNet senses of each common word in its pretraining "focus" document
+    focus_share: float = 0.4          # share of pretraining rows drawn from the focus documents: repeated until memorised
+    sft_text_share: float = 0.2       # share of fine-tuning rows that are plain pretraining text (loss on every token),
+                                      # so that fine-tuning does not unlearn plain text
+    sft_text_tokens: int = 96         # length of those rows: about a dialogue's, so batches stay short
     tokenizer_sample_chars: int = 20_000_000  # BPE merge statistics converge long before the whole corpus
     model: GPTConfig = field(default_factory=GPTConfig)
     pretrain: TrainSettings = field(default_factory=lambda: TrainSettings(steps=3000, batch_size=16, lr=1e-3))
     sft: TrainSettings = field(default_factory=lambda: TrainSettings(steps=800, batch_size=16, lr=3e-4,
                                                                      warmup_steps=50))
     eval_tokens: int = 100_000        # held-out tokens for perplexity
-    eval_prompts: int = 200           # held-out 'What does X mean?' prompts to generate answers for
+    eval_prompts: int = 200           # questions per evaluated word set (rare held-out, common asked, common never asked)
     max_new_tokens: int = 96          # an answer longer than this counts as not stopping
     threads: int = 2                  # CPU threads: the machines here have two cores
 
@@ -55,7 +70,7 @@ class PipelineConfig:
 PRESETS = {
     # CI: minutes on two CPU cores; checks the stages run and learn, not quality.
     "smoke": PipelineConfig(
-        heldout_words=40, max_entries=600, tokenizer_sample_chars=1_000_000,
+        heldout_words=40, max_entries=600, tokenizer_sample_chars=1_000_000, common_words=60, common_heldout=12,
         model=GPTConfig(vocab_size=400, n_positions=128, n_embd=64, n_layer=2, n_head=4),
         pretrain=TrainSettings(steps=150, batch_size=16, lr=3e-3, warmup_steps=20),
         sft=TrainSettings(steps=60, batch_size=16, lr=1e-3, warmup_steps=10),
@@ -63,11 +78,11 @@ PRESETS = {
     # The bundled model: what two shared CPU cores train in under an hour (time budgets, not step counts,
     # end each phase: the step rate on a machine shared with other work is unknown in advance).
     "cpu": PipelineConfig(
-        # Sized for the compute: a machine shared with other builds gave ~20 GFLOP/s, ~30 TFLOP in 24 minutes,
-        # for which a ~1M-parameter model is already past the compute-optimal size.
+        # Sized for the compute: two shared cores train this 1.1M-parameter model at ~3,000 tokens/s; 4 x 192
+        # (2.2M) ran at ~970 and 4 x 256 at ~490, too slow to see the common words' senses often enough.
         model=GPTConfig(vocab_size=2048, n_positions=256, n_embd=128, n_layer=4, n_head=4),
-        pretrain=TrainSettings(steps=100_000, batch_size=8, lr=2e-3, warmup_steps=30, max_minutes=24),
-        sft=TrainSettings(steps=100_000, batch_size=16, lr=1e-3, warmup_steps=20, max_minutes=7),
+        pretrain=TrainSettings(steps=100_000, batch_size=8, lr=2e-3, warmup_steps=30, max_minutes=60),
+        sft=TrainSettings(steps=100_000, batch_size=16, lr=5e-4, warmup_steps=20, max_minutes=15),
         eval_tokens=40_000, eval_prompts=200, max_new_tokens=64),
     # A CUDA GPU: a larger model on all of the data; the code path is the same.
     "gpu": PipelineConfig(
@@ -93,19 +108,38 @@ def apply_overrides(cfg: PipelineConfig, overrides: list[str]) -> PipelineConfig
     return cfg
 
 
-def pretrain_batches(tokens: torch.Tensor, block: int, batch_size: int, seed: int):
-    gen = torch.Generator().manual_seed(seed)
+def _step_seed(seed: int, step: int) -> int:
+    return seed * 1_000_003 + step  # each step's batch depends only on the step: a resumed run sees the same data
 
-    def next_batch(_step):
-        starts = torch.randint(0, len(tokens) - block - 1, (batch_size,), generator=gen)
-        rows = torch.stack([tokens[s:s + block + 1] for s in starts.tolist()])  # (B, block + 1)
+
+def pretrain_batches(tokens: torch.Tensor, focus: torch.Tensor, focus_share: float, block: int, batch_size: int,
+                     seed: int):
+    """Windows of block + 1 tokens from the corpus, or with probability focus_share from the focus documents."""
+    def next_batch(step):
+        gen = torch.Generator().manual_seed(_step_seed(seed, step))
+        rows = []
+        for from_focus in (torch.rand(batch_size, generator=gen) < focus_share).tolist():
+            stream = focus if from_focus else tokens
+            start = int(torch.randint(0, len(stream) - block - 1, (1,), generator=gen))
+            rows.append(stream[start:start + block + 1])
+        rows = torch.stack(rows)  # (B, block + 1)
         return rows[:, :-1], rows[:, 1:]
     return next_batch
 
 
-def sft_batches(encoded: list, block: int, batch_size: int, pad_id: int, seed: int):
-    rng = random.Random(seed)
-    return lambda _step: batch_dialogues(rng.sample(encoded, batch_size), block, pad_id)
+def sft_batches(encoded: list, text: torch.Tensor, text_share: float, text_tokens: int, block: int, batch_size: int,
+                pad_id: int, seed: int):
+    """Dialogues (loss on the assistant's tokens), and with probability text_share a window of plain text."""
+    def next_batch(step):
+        rng = random.Random(_step_seed(seed, step))
+        n_text = sum(rng.random() < text_share for _ in range(batch_size))
+        rows = rng.sample(encoded, batch_size - n_text)
+        for _ in range(n_text):
+            start = rng.randrange(len(text) - text_tokens - 1)
+            ids = text[start:start + text_tokens + 1].tolist()
+            rows.append((ids, [True] * len(ids)))
+        return batch_dialogues(rows, block, pad_id)
+    return next_batch
 
 
 def tokenize_docs(tokenizer, docs: list[str], desc: str) -> torch.Tensor:
@@ -118,36 +152,53 @@ def tokenize_docs(tokenizer, docs: list[str], desc: str) -> torch.Tensor:
     return torch.from_numpy(np.array(ids, dtype=np.int64))
 
 
-def run(cfg: PipelineConfig, out: str, device: str, command: str) -> dict:
+def run(cfg: PipelineConfig, out: str, device: str, command: str, resume: bool = False) -> dict:
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     started = time.time()
     timings, metrics = {}, {"config": dataclasses.asdict(cfg), "device": device}
     data_dir, ckpt_dir = os.path.join(out, "data"), os.path.join(out, "checkpoints")
+    summary_path, tokenizer_path = os.path.join(data_dir, "summary.json"), os.path.join(out, "tokenizer.json")
+    if not resume and os.path.exists(summary_path):
+        raise SystemExit(f"{out} holds a run already: pass --resume to continue it, or choose another --out")
     os.makedirs(ckpt_dir, exist_ok=True)
 
     t = time.time()
-    with tqdm(desc="1/7 prepare corpus", unit="entry", dynamic_ncols=True) as bar:
-        metrics["data"] = data.prepare(data_dir, cfg.seed, cfg.heldout_words, cfg.max_entries,
-                                       cfg.dialogues_per_word, bar)
+    if resume and os.path.exists(summary_path):
+        with open(summary_path) as f:
+            metrics["data"] = json.load(f)
+    else:
+        with tqdm(desc="1/7 prepare corpus", unit="entry", dynamic_ncols=True) as bar:
+            metrics["data"] = data.prepare(data_dir, cfg.seed, cfg.heldout_words, cfg.max_entries,
+                                           cfg.dialogues_per_word, cfg.common_words, cfg.common_heldout,
+                                           cfg.common_dialogues_per_word, cfg.focus_senses, bar)
     train_docs = data.read_docs(os.path.join(data_dir, "pretrain_train.txt"))
     heldout_docs = data.read_docs(os.path.join(data_dir, "pretrain_heldout.txt"))
+    focus_docs = data.read_docs(os.path.join(data_dir, "pretrain_focus.txt"))
     timings["prepare"] = time.time() - t
 
     t = time.time()
-    sample, size = [], 0
-    for d in train_docs:  # already shuffled: the first documents are a fair sample
-        if size >= cfg.tokenizer_sample_chars:
-            break
-        sample.append(d)
-        size += len(d)
-    counts = count_pretokens(sample)
-    with tqdm(desc="2/7 train tokenizer", total=cfg.model.vocab_size - 259, unit="merge", dynamic_ncols=True) as bar:
-        tokenizer = train_bpe(counts, cfg.model.vocab_size, bar)
+    if resume and os.path.exists(tokenizer_path):
+        tokenizer = Tokenizer.load(tokenizer_path)
+    else:
+        sample, size = [], 0
+        for d in train_docs:  # already shuffled: the first documents are a fair sample
+            if size >= cfg.tokenizer_sample_chars:
+                break
+            sample.append(d)
+            size += len(d)
+        counts = count_pretokens(sample)
+        with tqdm(desc="2/7 train tokenizer", total=cfg.model.vocab_size - 259, unit="merge", dynamic_ncols=True) as bar:
+            tokenizer = train_bpe(counts, cfg.model.vocab_size, bar)
+        tokenizer.save(tokenizer_path)
     cfg.model.vocab_size = tokenizer.vocab_size  # fewer merges if the sample ran out of repeated pairs
     train_tokens = tokenize_docs(tokenizer, train_docs, "   tokenize corpus")
     heldout_tokens = tokenize_docs(tokenizer, heldout_docs, "   tokenize held-out")
-    metrics["data"].update(pretrain_train_tokens=len(train_tokens), pretrain_heldout_tokens=len(heldout_tokens))
+    focus_tokens = tokenize_docs(tokenizer, focus_docs, "   tokenize focus")
+    metrics["data"].update(pretrain_train_tokens=len(train_tokens), pretrain_heldout_tokens=len(heldout_tokens),
+                           focus_tokens=len(focus_tokens))
+    with open(summary_path, "w") as f:
+        json.dump(metrics["data"], f)
     timings["tokenizer"] = time.time() - t
 
     model = GPT(cfg.model).to(device)
@@ -155,23 +206,43 @@ def run(cfg: PipelineConfig, out: str, device: str, command: str) -> dict:
     block = cfg.model.n_positions
     sft_train = data.read_jsonl(os.path.join(data_dir, "sft_train.jsonl"))
     sft_heldout = data.read_jsonl(os.path.join(data_dir, "sft_heldout.jsonl"))
-    with open(os.path.join(data_dir, "heldout_words.txt"), encoding="utf-8") as f:
-        prompts = f.read().split()[:cfg.eval_prompts]
+    with open(os.path.join(data_dir, "glosses.json"), encoding="utf-8") as f:
+        glosses = json.load(f)
+    # Three word sets: rare held-out words (never seen defined), common words asked in fine-tuning (a seeded
+    # sample) and common words never asked (all of them).
+    word_sets = {"rare_heldout": _words(data_dir, "heldout_words.txt")[:cfg.eval_prompts],
+                 "common_asked": sorted(random.Random(cfg.seed).sample(
+                     _words(data_dir, "common_asked.txt"), min(cfg.eval_prompts, metrics["data"]["common_asked"]))),
+                 "common_never_asked": _words(data_dir, "common_heldout.txt")[:cfg.eval_prompts]}
+    curves = {}
+
+    def write_curves(phase):
+        def write(history):
+            curves[phase] = history
+            with open(os.path.join(out, "curves.json"), "w") as f:
+                json.dump(curves, f)
+            plot_curves(curves, metrics, os.path.join(out, "training_curves.png"))
+        return write
 
     def held_out_text_ppl(desc):
         return evaluate.perplexity(model, heldout_tokens, block, cfg.eval_tokens, device, desc)
 
     def evaluate_all(stage):
-        return {"heldout_text_perplexity": held_out_text_ppl(f"   {stage}: text perplexity"),
-                "heldout_dialogue_perplexity": evaluate.dialogue_perplexity(model, tokenizer, sft_heldout, block, device),
-                **evaluate.answer_quality(model, tokenizer, prompts, cfg.max_new_tokens, device)}
+        result = {"heldout_text_perplexity": held_out_text_ppl(f"   {stage}: text perplexity"),
+                  "heldout_dialogue_perplexity": evaluate.dialogue_perplexity(model, tokenizer, sft_heldout, block, device)}
+        for name, words in word_sets.items():
+            result[name] = evaluate.answer_quality(model, tokenizer, words, glosses, cfg.max_new_tokens, device)
+        print(f"   {stage}: " + ", ".join(f"{name} F1 {r['gloss_f1']:.3f} in format {r['in_format']:.0%} "
+                                        f"stops {r['stopped_on_im_end']:.0%}"
+                                        for name, r in result.items() if isinstance(r, dict)), flush=True)
+        return result
 
     t = time.time()
-    curves = {"pretrain": train(model, pretrain_batches(train_tokens, block, cfg.pretrain.batch_size, cfg.seed),
-                                cfg.pretrain, device, "3/7 pretrain",
-                                lambda: held_out_text_ppl("   eval"))}
+    curves["pretrain"] = train(model, pretrain_batches(train_tokens, focus_tokens, cfg.focus_share, block,
+                                                       cfg.pretrain.batch_size, cfg.seed),
+                               cfg.pretrain, device, "3/7 pretrain", lambda: held_out_text_ppl("   eval"),
+                               os.path.join(ckpt_dir, "pretrain.pt"), write_curves("pretrain"))
     timings["pretrain"] = time.time() - t
-    torch.save({"config": cfg.model.to_dict(), "state": model.state_dict()}, os.path.join(ckpt_dir, "pretrained.pt"))
 
     t = time.time()
     print("4/7 evaluate after pretraining", flush=True)
@@ -180,10 +251,11 @@ def run(cfg: PipelineConfig, out: str, device: str, command: str) -> dict:
 
     t = time.time()
     encoded = [encode_chat(tokenizer, d) for d in tqdm(sft_train, desc="   encode dialogues", unit="dialogue")]
-    curves["sft"] = train(model, sft_batches(encoded, block, cfg.sft.batch_size, tokenizer.vocab[ENDOFTEXT], cfg.seed),
-                          cfg.sft, device, "5/7 fine-tune")
+    curves["sft"] = train(model, sft_batches(encoded, train_tokens, cfg.sft_text_share, cfg.sft_text_tokens, block,
+                                             cfg.sft.batch_size, tokenizer.vocab[ENDOFTEXT], cfg.seed),
+                          cfg.sft, device, "5/7 fine-tune", checkpoint=os.path.join(ckpt_dir, "sft.pt"),
+                          on_checkpoint=write_curves("sft"))
     timings["sft"] = time.time() - t
-    torch.save({"config": cfg.model.to_dict(), "state": model.state_dict()}, os.path.join(ckpt_dir, "sft.pt"))
 
     t = time.time()
     print("6/7 evaluate after fine-tuning", flush=True)
@@ -201,6 +273,7 @@ def run(cfg: PipelineConfig, out: str, device: str, command: str) -> dict:
         metrics[f"{phase}_steps"] = steps
         metrics[f"{phase}_sequences"] = steps * settings.batch_size
     metrics["pretrain_tokens_seen"] = metrics["pretrain_steps"] * cfg.pretrain.batch_size * block
+    metrics["focus_repeats"] = metrics["pretrain_tokens_seen"] * cfg.focus_share / metrics["data"]["focus_tokens"]
     metrics["pretrain_loss"] = {"first": _mean(curves["pretrain"]["loss"][:20]), "last": _mean(curves["pretrain"]["loss"][-20:])}
     metrics["sft_loss"] = {"first": _mean(curves["sft"]["loss"][:20]), "last": _mean(curves["sft"]["loss"][-20:])}
     timings["total"] = time.time() - started
@@ -215,6 +288,11 @@ def run(cfg: PipelineConfig, out: str, device: str, command: str) -> dict:
         json.dump(metrics, f, indent=2)
     write_model_card(model_dir, metrics, command)
     return metrics
+
+
+def _words(data_dir: str, name: str) -> list[str]:
+    with open(os.path.join(data_dir, name), encoding="utf-8") as f:
+        return f.read().split()
 
 
 def _mean(xs):
@@ -235,18 +313,21 @@ def main(argv=None):
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a setting, e.g. --set pretrain.steps=5000 --set model.n_layer=12")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoints")
     args = p.parse_args(argv)
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     preset = "smoke" if args.smoke else args.preset or ("gpu" if device == "cuda" else "cpu")
     cfg = apply_overrides(dataclasses.replace(PRESETS[preset]), args.overrides)
     cfg.model, cfg.pretrain, cfg.sft = (dataclasses.replace(x) for x in (cfg.model, cfg.pretrain, cfg.sft))
     print(f"preset {preset} on {device}; output in {args.out}", flush=True)
-    metrics = run(cfg, args.out, device, "/usr/bin/python3 training/pipeline.py " + " ".join(argv or sys.argv[1:]))
+    command = "/usr/bin/python3 training/pipeline.py " + " ".join(a for a in (argv or sys.argv[1:]) if a != "--resume")
+    metrics = run(cfg, args.out, device, command, args.resume)
     a, b = metrics["after_pretraining"], metrics["after_fine_tuning"]
     print(f"pretrain loss {metrics['pretrain_loss']['first']:.3f} -> {metrics['pretrain_loss']['last']:.3f}; "
           f"held-out text ppl {a['heldout_text_perplexity']:.1f} -> {b['heldout_text_perplexity']:.1f}; "
           f"dialogue ppl {a['heldout_dialogue_perplexity']:.1f} -> {b['heldout_dialogue_perplexity']:.1f}; "
-          f"in format {b['in_format']:.0%}, stops {b['stopped_on_im_end']:.0%}; "
+          f"common words: F1 {b['common_asked']['gloss_f1']:.2f} asked, {b['common_never_asked']['gloss_f1']:.2f} never asked, "
+          f"in format {b['common_never_asked']['in_format']:.0%}, stops {b['common_never_asked']['stopped_on_im_end']:.0%}; "
           f"{metrics['seconds']['total']:.0f} s", flush=True)
 
 

@@ -3,6 +3,7 @@ gradient clipping, a tqdm bar, and a loss history for the curves."""
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -52,15 +53,44 @@ def lm_loss(model, x, y):
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=IGNORE)
 
 
+CHECKPOINT_SECONDS = 300  # a killed run loses at most this much work
+
+
 def train(model, next_batch: Callable[[int], tuple], s: TrainSettings, device, desc: str,
-          evaluate: Callable[[], float] | None = None) -> dict:
-    """next_batch(step) -> (x, y) on the CPU. Returns {"step": [...], "loss": [...], "eval": [(step, value)], "seconds"}.
-    Time spent in evaluate() counts against max_minutes too."""
+          evaluate: Callable[[], float] | None = None, checkpoint: str | None = None,
+          on_checkpoint: Callable[[dict], None] | None = None) -> dict:
+    """next_batch(step) -> (x, y) on the CPU, the same batch for the same step (so a resumed run sees what an
+    uninterrupted one would). Returns {"step": [...], "loss": [...], "eval": [(step, value)], "seconds"}.
+    Time spent in evaluate() counts against max_minutes too.
+
+    checkpoint: a file holding the model, optimizer, history and elapsed time, written every CHECKPOINT_SECONDS
+    and at the end (then marked done); if it exists, training resumes from it (a done phase just loads it).
+    on_checkpoint(history) runs after each write, e.g. to redraw the curves."""
     model.train()
     opt = make_optimizer(model, s)
     history = {"step": [], "loss": [], "eval": [], "seconds": 0.0}
-    start = time.time()
-    bar = tqdm(range(s.steps), desc=desc, unit="step", dynamic_ncols=True)
+    first, spent = 0, 0.0
+    if checkpoint and os.path.exists(checkpoint):
+        state = torch.load(checkpoint, map_location=device)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        history, first, spent = state["history"], state["step"], state["elapsed"]
+        if state["done"]:
+            model.eval()
+            return history
+        print(f"{desc}: resuming at step {first} ({spent / 60:.1f} min done)", flush=True)
+
+    def save(step: int, done: bool):
+        if checkpoint:
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "history": history,
+                        "step": step, "elapsed": time.time() - start, "done": done}, checkpoint + ".tmp")
+            os.replace(checkpoint + ".tmp", checkpoint)  # a kill mid-write keeps the previous checkpoint
+            if on_checkpoint is not None:
+                on_checkpoint(history)
+
+    start = time.time() - spent
+    saved = time.time()
+    bar = tqdm(range(first, s.steps), initial=first, total=s.steps, desc=desc, unit="step", dynamic_ncols=True)
     for step in bar:
         progress = progress_at(step, time.time() - start, s)
         if progress >= 1.0:
@@ -81,9 +111,14 @@ def train(model, next_batch: Callable[[int], tuple], s: TrainSettings, device, d
         if evaluate is not None and s.eval_every and (step + 1) % s.eval_every == 0 and step + 1 < s.steps:
             history["eval"].append((step + 1, evaluate()))
             model.train()
+        if time.time() - saved >= CHECKPOINT_SECONDS:
+            history["seconds"] = time.time() - start
+            save(step + 1, done=False)
+            saved = time.time()
     bar.close()
     if evaluate is not None:
         history["eval"].append((len(history["step"]), evaluate()))
     model.eval()
     history["seconds"] = time.time() - start
+    save(len(history["step"]), done=True)
     return history
