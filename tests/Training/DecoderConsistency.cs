@@ -5,8 +5,10 @@ namespace ChatCluster.Tests.Training;
 /// <summary>
 /// The checks an exported decoder must pass for the engine's batching, run through the engine's own
 /// <see cref="DecoderModel"/>: a left-padded batch prefilled from an empty cache (past length 0), then one
-/// cached decode step, gives for every row the logits that a full recomputation of that row alone gives; padding
-/// rows stay finite (no NaN from fully masked attention).
+/// cached decode step, then a chunk of two tokens on that cache (as a kept cache or a chunked prefill continues),
+/// gives at every step for every row the logits that a full recomputation of that row alone gives; padding rows
+/// stay finite (no NaN from fully masked attention). Positions count from each row's first real token, so a
+/// model whose positions enter attention (rotary embeddings) fails if padding shifts them.
 /// </summary>
 internal static class DecoderConsistency
 {
@@ -15,67 +17,63 @@ internal static class DecoderConsistency
     public static void AssertCachedBatchEqualsRecompute(string modelFolder)
     {
         using var model = DecoderModel.Load(modelFolder, ExecutionDevice.Cpu);
-        var vocab = model.VocabSize;
-        int[] longRow = [5, 17, 42, 99, 3, 250, 7];
         int[] shortRow = [11, 12, 13, 14, 15];
-        int[] next = [33, 21];
-        var seq = longRow.Length;
-        var pad = seq - shortRow.Length;
-
-        // Prefill: row 0 left-padded by `pad`, positions counted from its first real token.
+        int[] longRow = [5, 17, 42, 99, 3, 250, 7];
         var io = new ModelStepBuffers();
-        io.Reserve(2, seq, 0, vocab);
-        for (var i = 0; i < seq; i++)
-        {
-            (io.InputIds.Span[i], io.PositionIds.Span[i], io.AttentionMask.Span[i]) = i < pad ? (0L, 0L, 0L) : (shortRow[i - pad], i - pad, 1L);
-            (io.InputIds.Span[seq + i], io.PositionIds.Span[seq + i], io.AttentionMask.Span[seq + i]) = (longRow[i], i, 1L);
-        }
-
         var past = new KvCache(model.KvShape);
         past.Resize(2, 0);
         var present = new KvCache(model.KvShape);
-        model.Run(io, 2, seq, past, present);
-        var prefill = io.Logits.Span[..(2 * seq * vocab)].ToArray();
-        Assert.All(prefill, v => Assert.True(float.IsFinite(v), "prefill logits must be finite, padding rows included"));
-        AssertClose(LastLogitsAlone(model, shortRow), prefill[((seq - 1) * vocab)..(seq * vocab)]);
-        AssertClose(LastLogitsAlone(model, longRow), prefill[((2 * seq - 1) * vocab)..(2 * seq * vocab)]);
 
-        // One decode step for both rows on the cache of length `seq`.
-        io.Reserve(2, 1, seq, vocab);
-        for (var r = 0; r < 2; r++)
-        {
-            io.InputIds.Span[r] = next[r];
-            io.PositionIds.Span[r] = r == 0 ? shortRow.Length : longRow.Length;
-            var mask = io.AttentionMask.Span.Slice(r * (seq + 1), seq + 1);
-            mask.Fill(1);
-            mask[..(r == 0 ? pad : 0)].Clear();
-        }
+        var prefill = Step(model, io, [shortRow, longRow], longRow.Length, past, present);
+        Assert.All(io.Logits.Span[..(2 * longRow.Length * model.VocabSize)].ToArray(), v => Assert.True(float.IsFinite(v), "prefill logits must be finite, padding rows included"));
+        AssertRowsMatchRecompute(model, [shortRow, longRow], prefill);
 
-        model.Run(io, 2, 1, present, past);
-        Assert.Equal(seq + 1, past.Length);
-        AssertClose(LastLogitsAlone(model, [.. shortRow, next[0]]), io.Logits.Span[..vocab].ToArray());
-        AssertClose(LastLogitsAlone(model, [.. longRow, next[1]]), io.Logits.Span[vocab..(2 * vocab)].ToArray());
+        int[][] decoded = [[.. shortRow, 33], [.. longRow, 21]];
+        AssertRowsMatchRecompute(model, decoded, Step(model, io, decoded, 1, present, past));
+        Assert.Equal(longRow.Length + 1, past.Length);
+
+        int[][] chunked = [[.. decoded[0], 8, 64], [.. decoded[1], 301, 2]];
+        AssertRowsMatchRecompute(model, chunked, Step(model, io, chunked, 2, past, present));
     }
 
-    private static float[] LastLogitsAlone(DecoderModel model, int[] tokens)
+    /// <summary>
+    /// Feeds each row's last <paramref name="tokens"/> tokens on top of <paramref name="past"/>; the rows are
+    /// left-padded to the longest, as the engine pads them. Returns each row's last logits.
+    /// </summary>
+    private static float[][] Step(DecoderModel model, ModelStepBuffers io, int[][] rows, int tokens, KvCache past, KvCache present)
     {
-        var io = new ModelStepBuffers();
-        io.Reserve(1, tokens.Length, 0, model.VocabSize);
-        for (var i = 0; i < tokens.Length; i++)
+        var length = past.Length + tokens;
+        io.Reserve(rows.Length, tokens, past.Length, model.VocabSize);
+        for (var r = 0; r < rows.Length; r++)
         {
-            (io.InputIds.Span[i], io.PositionIds.Span[i], io.AttentionMask.Span[i]) = (tokens[i], i, 1L);
+            var pad = length - rows[r].Length;
+            for (var j = 0; j < length; j++)
+            {
+                io.AttentionMask.Span[r * length + j] = j < pad ? 0L : 1L;
+            }
+
+            for (var t = 0; t < tokens; t++)
+            {
+                var j = past.Length + t;
+                var at = r * tokens + t;
+                (io.InputIds.Span[at], io.PositionIds.Span[at]) = j < pad ? (0L, 0L) : (rows[r][j - pad], j - pad);
+            }
         }
 
-        var empty = new KvCache(model.KvShape);
-        empty.Resize(1, 0);
-        model.Run(io, 1, tokens.Length, empty, new KvCache(model.KvShape));
-        return io.Logits.Span.Slice((tokens.Length - 1) * model.VocabSize, model.VocabSize).ToArray();
+        model.Run(io, rows.Length, tokens, past, present);
+        var vocab = model.VocabSize;
+        return [.. Enumerable.Range(0, rows.Length).Select(r => io.Logits.Span.Slice(((r * tokens) + tokens - 1) * vocab, vocab).ToArray())];
     }
 
-    private static void AssertClose(float[] expected, float[] actual)
+    private static void AssertRowsMatchRecompute(DecoderModel model, int[][] rows, float[][] logits)
     {
-        Assert.Equal(expected.Length, actual.Length);
-        var worst = expected.Zip(actual).Max(p => MathF.Abs(p.First - p.Second));
-        Assert.True(worst < Tolerance, $"logits differ by up to {worst}");
+        for (var r = 0; r < rows.Length; r++)
+        {
+            var empty = new KvCache(model.KvShape);
+            empty.Resize(1, 0);
+            var alone = Step(model, new ModelStepBuffers(), [rows[r]], rows[r].Length, empty, new KvCache(model.KvShape))[0];
+            var worst = alone.Zip(logits[r]).Max(p => MathF.Abs(p.First - p.Second));
+            Assert.True(worst < Tolerance, $"row {r} of {rows[r].Length} tokens: logits differ from recomputing it alone by up to {worst}");
+        }
     }
 }
