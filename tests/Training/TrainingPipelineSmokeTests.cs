@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace ChatCluster.Tests.Training;
@@ -41,27 +40,8 @@ public sealed class TrainingPipelineSmokeTests : IDisposable
         DecoderConsistency.AssertCachedBatchEqualsRecompute(model);
     }
 
-    private void RunPipeline()
-    {
-        var start = new ProcessStartInfo("/usr/bin/python3")
-        {
-            WorkingDirectory = ChatCluster.Tests.Infrastructure.TestPaths.RepositoryRoot,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in new[] { "training/pipeline.py", "--smoke", "--device", "cpu", "--out", _out })
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();  // tqdm's bars; drained so the pipe never fills
-        if (!process.WaitForExit(Limit))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"the smoke pipeline ran past {Limit}");
-        }
-        string tail = stderr.Result.Length > 3000 ? stderr.Result[^3000..] : stderr.Result;
-        Assert.True(process.ExitCode == 0, $"pipeline exited {process.ExitCode}\n{stdout.Result}\n{tail}");
-    }
+    private void RunPipeline() =>
+        PythonScript.Run(Limit, "training/pipeline.py", "--smoke", "--device", "cpu", "--out", _out);
 
     public void Dispose()
     {
