@@ -7,8 +7,9 @@ namespace ChatCluster.Tests.Training;
 /// <see cref="DecoderModel"/>: a left-padded batch prefilled from an empty cache (past length 0), then one
 /// cached decode step, then a chunk of two tokens on that cache (as a kept cache or a chunked prefill continues),
 /// gives at every step for every row the logits that a full recomputation of that row alone gives; padding rows
-/// stay finite (no NaN from fully masked attention). Positions count from each row's first real token, so a
-/// model whose positions enter attention (rotary embeddings) fails if padding shifts them.
+/// stay finite (no NaN from fully masked attention). Positions count from each row's first real token: a learned
+/// position table fails if padding shifts them; rotary embeddings, which see only the distance between a query and
+/// a key, fail if the shift differs between the prefill and the later steps.
 /// </summary>
 internal static class DecoderConsistency
 {
