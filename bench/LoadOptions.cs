@@ -57,7 +57,7 @@ internal sealed record LoadOptions(
             ? n
             : throw new ArgumentException($"{name} must be a positive number, not '{value}'");
 
-    private static Dictionary<string, string> WithVariable(IReadOnlyDictionary<string, string> environment, string text) =>
+    internal static Dictionary<string, string> WithVariable(IReadOnlyDictionary<string, string> environment, string text) =>
         text.Split('=', 2) is [var key, var value] && key.Length > 0
             ? new Dictionary<string, string>(environment) { [key] = value }
             : throw new ArgumentException($"--silo-env {text}: expected KEY=VALUE");

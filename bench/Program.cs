@@ -10,8 +10,8 @@ using Spectre.Console;
 //                                          [--out bench/results]
 // dotnet run -c Release --project bench -- load [--silos 1] [--clients 64] [--minutes 3] [--turns-per-conversation 3] [--tokens 32]
 //                                          [--sample-seconds 5] [--silo-env KEY=VALUE] [--label NAME] [--model DIR] [--out bench/results]
-// dotnet run -c Release --project bench -- stack [--streams 1,16,64] [--seconds 5] [--tokens 64] [--warmup 1] [--rounds 5] [--max-batch 32]
-//                                          [--model DIR] [--out bench/results]     (the engine in-process vs the silos over HTTP)
+// dotnet run -c Release --project bench -- stack [--streams 1,16,64] [--seconds 5] [--tokens 64] [--warmup 2] [--rounds 5] [--max-batch 32]
+//                                          [--silo-env KEY=VALUE] [--model DIR] [--out bench/results]     (the engine in-process vs the silos over HTTP)
 if (args is not [("http" or "cluster" or "load" or "stack") and var mode, .. var rest])
 {
     return await BenchRunner.RunAsync(BenchOptions.Parse(args));

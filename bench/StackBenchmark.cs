@@ -32,7 +32,7 @@ internal sealed class StackBenchmark(StackOptions options)
         using var engine = InferenceEngine.Load(options.Model, ExecutionDevice.Cpu, new SchedulerOptions { MaxBatchRows = options.MaxBatch });
         AnsiConsole.MarkupLine($"[bold]ChatCluster whole stack vs engine[/] {string.Join(", ", options.Levels)} streams x {options.Tokens} tokens, " +
             $"{options.Rounds} rounds of {options.Seconds} s, --max-batch {options.MaxBatch}; {Markup.Escape(MachineInfo.Line)}");
-        using var cluster = await LocalCluster.StartAsync(["silo A", "silo B"], options.Model, new Dictionary<string, string>(), cancellationToken,
+        using var cluster = await LocalCluster.StartAsync(["silo A", "silo B"], options.Model, options.SiloEnvironment, cancellationToken,
             ["--max-batch", options.MaxBatch.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         var (siloA, siloB) = (cluster.Silos[0], cluster.Silos[1]);
 
@@ -123,11 +123,12 @@ internal sealed class StackBenchmark(StackOptions options)
         return $"{Path.GetFileName(onnx)} sha256 {Convert.ToHexStringLower(SHA256.HashData(file))[..12]}";
     }
 
+    /// <summary>HEAD, with "-dirty" when tracked files differ from it (others work in the same tree: the build measured may hold their changes).</summary>
     private static string GitCommit()
     {
         try
         {
-            using var git = Process.Start(new ProcessStartInfo("git", "rev-parse --short HEAD")
+            using var git = Process.Start(new ProcessStartInfo("git", "describe --always --dirty")
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,

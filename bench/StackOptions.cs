@@ -2,7 +2,8 @@ namespace ChatCluster.Bench;
 
 /// <summary>
 /// What the stack mode measures: the concurrency levels, reply length, warm-up and measured rounds of each level,
-/// the round window, the batch size given to both the in-process engine and the silos, and the model.
+/// the round window, the batch size given to both the in-process engine and the silos, and the model; --silo-env
+/// KEY=VALUE goes to the silos only (DOTNET_PerfMapEnabled=1 for a perf profile of a silo).
 /// </summary>
 internal sealed record StackOptions(
     IReadOnlyList<int> Levels,
@@ -11,6 +12,7 @@ internal sealed record StackOptions(
     int Rounds,
     int Seconds,
     int MaxBatch,
+    IReadOnlyDictionary<string, string> SiloEnvironment,
     string Model,
     string OutputDirectory,
     string Command)
@@ -19,7 +21,7 @@ internal sealed record StackOptions(
     {
         var root = BenchOptions.FindRepositoryRoot();
         var command = string.Join(' ', ["dotnet run -c Release --project bench -- stack", .. args.Select(HttpBenchOptions.Quote)]);
-        var o = new StackOptions([1, 16, 64], 64, 1, 5, 5, 32, Path.Combine(root, "models", "chatcluster-tiny"),
+        var o = new StackOptions([1, 16, 64], 64, 2, 5, 5, 32, new Dictionary<string, string>(), Path.Combine(root, "models", "chatcluster-tiny"),
             Path.Combine(root, "bench", "results"), command);
         for (var i = 0; i < args.Length; i++)
         {
@@ -32,6 +34,7 @@ internal sealed record StackOptions(
                 "--rounds" => o with { Rounds = HttpBenchOptions.Positive("--rounds", Value()) },
                 "--seconds" => o with { Seconds = HttpBenchOptions.Positive("--seconds", Value()) },
                 "--max-batch" => o with { MaxBatch = HttpBenchOptions.Positive("--max-batch", Value()) },
+                "--silo-env" => o with { SiloEnvironment = LoadOptions.WithVariable(o.SiloEnvironment, Value()) },
                 "--model" => o with { Model = Path.GetFullPath(Value()) },
                 "--out" => o with { OutputDirectory = Path.GetFullPath(Value()) },
                 _ => throw new ArgumentException($"stack: unknown option {args[i]}"),
