@@ -18,6 +18,16 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
 
+_ARCH_NAME = {"gpt2": "GPT-2 style", "llama": "Llama-style"}
+_ARCH_TYPE = {
+    "gpt2": lambda mc: "decoder-only transformer, GPT-2 layout (pre-norm blocks, GELU MLP ×4, learned positions, "
+                       "tied input/output embeddings)",
+    "llama": lambda mc: f"decoder-only transformer, Llama layout (RMSNorm, rotary positions θ={mc['rope_theta']:g}, "
+                        f"grouped-query attention with {mc['n_kv_head']} key/value heads, SwiGLU MLP of "
+                        f"{mc['intermediate_size']}, tied input/output embeddings)",
+}
+
+
 def _examples(result: dict) -> str:
     return "\n".join(f"| {e['prompt']} | {e['answer'].replace('|', '/').replace(chr(10), ' ')} | {e['f1']:.2f} | "
                      f"{'yes' if e['stopped'] else 'no'} |" for e in result["examples"])
@@ -45,7 +55,7 @@ def render(m: dict, name: str, command: str, note: str, onnx_bytes: int) -> str:
     never, asked = b["common_never_asked"], b["common_asked"]
     return f"""# {name}
 
-A small GPT-2 style chat model, trained from scratch by `training/pipeline.py` on dictionaries that
+A small {_ARCH_NAME[mc.get('arch', 'gpt2')]} chat model, trained from scratch by `training/pipeline.py` on dictionaries that
 Debian ships, and the default model of the silo (`--model`). It is here so that the serving stack has a
 real model to run that is small enough to commit and fast on two CPU cores. It is trained to be right about
 the {d['common_words']:,} most common words of its corpora: asked "What does X mean?" or "Define X." about
@@ -61,7 +71,7 @@ memorise a dictionary.
 
 | | |
 | --- | --- |
-| type | decoder-only transformer, GPT-2 layout (pre-norm blocks, GELU MLP ×4, learned positions, tied input/output embeddings) |
+| type | {_ARCH_TYPE[mc.get('arch', 'gpt2')](mc)} |
 | parameters | {m['parameters']:,} |
 | layers × width × heads | {mc['n_layer']} × {mc['n_embd']} × {mc['n_head']} (head size {mc['n_embd'] // mc['n_head']}) |
 | context | {mc['n_positions']} tokens |

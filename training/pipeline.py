@@ -35,7 +35,8 @@ import data  # noqa: E402
 import evaluate  # noqa: E402
 import export  # noqa: E402
 from chat_format import batch_dialogues, encode_chat  # noqa: E402
-from model import GPT, GPTConfig  # noqa: E402
+from llama_model import LlamaConfig  # noqa: E402
+from model import GPTConfig, build_model  # noqa: E402
 from model_card import write_model_card  # noqa: E402
 from plot import plot_curves  # noqa: E402
 from tokenizer import ENDOFTEXT, Tokenizer, count_pretokens, train_bpe  # noqa: E402
@@ -95,7 +96,11 @@ PRESETS = {
 
 
 def apply_overrides(cfg: PipelineConfig, overrides: list[str]) -> PipelineConfig:
-    """--set pretrain.steps=5000 --set model.n_layer=12: dotted field paths, values parsed as JSON."""
+    """--set pretrain.steps=5000 --set model.n_layer=12: dotted field paths, values parsed as JSON.
+    --set 'model.arch="llama"' switches to the Llama-style decoder (keeping the sizes set so far), whose own
+    fields (model.n_kv_head, model.rope_theta, ...) can then be set too."""
+    if any(item.replace(" ", "") in ('model.arch="llama"', "model.arch='llama'") for item in overrides):
+        cfg.model = LlamaConfig(**{k: v for k, v in dataclasses.asdict(cfg.model).items() if k != "arch"})
     for item in overrides:
         path, _, raw = item.partition("=")
         *parents, leaf = path.split(".")
@@ -201,7 +206,7 @@ def run(cfg: PipelineConfig, out: str, device: str, command: str, resume: bool =
         json.dump(metrics["data"], f)
     timings["tokenizer"] = time.time() - t
 
-    model = GPT(cfg.model).to(device)
+    model = build_model(dataclasses.asdict(cfg.model)).to(device)
     metrics["parameters"] = model.num_params()
     block = cfg.model.n_positions
     sft_train = data.read_jsonl(os.path.join(data_dir, "sft_train.jsonl"))
@@ -317,8 +322,9 @@ def main(argv=None):
     args = p.parse_args(argv)
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     preset = "smoke" if args.smoke else args.preset or ("gpu" if device == "cuda" else "cpu")
-    cfg = apply_overrides(dataclasses.replace(PRESETS[preset]), args.overrides)
+    cfg = dataclasses.replace(PRESETS[preset])
     cfg.model, cfg.pretrain, cfg.sft = (dataclasses.replace(x) for x in (cfg.model, cfg.pretrain, cfg.sft))
+    cfg = apply_overrides(cfg, args.overrides)  # on copies: the presets stay as written
     print(f"preset {preset} on {device}; output in {args.out}", flush=True)
     command = "/usr/bin/python3 training/pipeline.py " + " ".join(a for a in (argv or sys.argv[1:]) if a != "--resume")
     metrics = run(cfg, args.out, device, command, args.resume)
