@@ -82,7 +82,7 @@ PRESETS = {
         # Sized for the compute: two shared cores train this 1.1M-parameter model at ~3,000 tokens/s; 4 x 192
         # (2.2M) ran at ~970 and 4 x 256 at ~490, too slow to see the common words' senses often enough.
         model=GPTConfig(vocab_size=2048, n_positions=256, n_embd=128, n_layer=4, n_head=4),
-        pretrain=TrainSettings(steps=100_000, batch_size=8, lr=2e-3, warmup_steps=30, max_minutes=60),
+        pretrain=TrainSettings(steps=100_000, batch_size=8, lr=2e-3, warmup_steps=30, max_minutes=70),
         sft=TrainSettings(steps=100_000, batch_size=16, lr=5e-4, warmup_steps=20, max_minutes=15),
         eval_tokens=40_000, eval_prompts=200, max_new_tokens=64),
     # A CUDA GPU: a larger model on all of the data; the code path is the same.
