@@ -24,6 +24,12 @@ public sealed class DecoderModel : IDisposable
     private readonly long[] _pastShape = new long[4];
     private readonly long[] _presentShape = new long[4];
 
+    // Tensor handles of the last call, by buffer address and shape. The next decode step reuses most of them:
+    // this step's present caches are the next step's past (same buffers, same shape), and ids, positions and
+    // logits keep their shape while the batch does. Only the mask and the presents are new each step.
+    private Dictionary<TensorKey, OrtValue> _retained = [];
+    private Dictionary<TensorKey, OrtValue> _used = [];
+
     private DecoderModel(ModelConfig config, InferenceSession session, ExecutionDevice device)
     {
         Config = config;
@@ -97,8 +103,11 @@ public sealed class DecoderModel : IDisposable
 
     internal KvShape KvShape { get; }
 
-    /// <summary>Loads model.onnx of a model folder on the given device.</summary>
-    public static DecoderModel Load(string directory, ExecutionDevice device, int threads = 0)
+    /// <summary>
+    /// Loads model.onnx of a model folder on the given device; <paramref name="threads"/> intra-op threads (0: one
+    /// per core); <paramref name="allowSpinning"/> lets idle intra-op threads spin (ONNX Runtime's default; off here).
+    /// </summary>
+    public static DecoderModel Load(string directory, ExecutionDevice device, int threads = 0, bool allowSpinning = false)
     {
         var config = ModelConfig.Load(directory);
         var path = Path.Combine(config.Directory, "model.onnx");
@@ -107,7 +116,7 @@ public sealed class DecoderModel : IDisposable
             throw new FileNotFoundException($"The model folder '{config.Directory}' has no model.onnx.", path);
         }
 
-        using var options = device.CreateSessionOptions(threads);
+        using var options = device.CreateSessionOptions(threads, allowSpinning);
         return new DecoderModel(config, new InferenceSession(path, options), device);
     }
 
@@ -136,6 +145,7 @@ public sealed class DecoderModel : IDisposable
         var i = 0;
         try
         {
+            _used.Clear();
             _inputs[i++] = Tensor(io.InputIds, TensorElementType.Int64, _tokenShape);
             _inputs[i++] = Tensor(io.AttentionMask, TensorElementType.Int64, _maskShape);
             if (HasPositionIds)
@@ -154,13 +164,27 @@ public sealed class DecoderModel : IDisposable
         }
         finally
         {
-            DisposeAll(_inputs);
-            DisposeAll(_outputs);
+            // Handles this call did not use are released; the ones it used are kept for the next call.
+            foreach (var value in _retained.Values)
+            {
+                value.Dispose();
+            }
+
+            _retained.Clear();
+            (_retained, _used) = (_used, _retained);
+            Array.Clear(_inputs);
+            Array.Clear(_outputs);
         }
     }
 
     public void Dispose()
     {
+        foreach (var value in _retained.Values)
+        {
+            value.Dispose();
+        }
+
+        _retained.Clear();
         _session.Dispose();
         _runOptions.Dispose();
     }
@@ -173,7 +197,25 @@ public sealed class DecoderModel : IDisposable
         }
     }
 
-    private static OrtValue Tensor<T>(PinnedBuffer<T> buffer, TensorElementType type, long[] shape) where T : unmanaged
+    /// <summary>A tensor over a pinned buffer: the last call's handle when address, type and shape match, else a new one.</summary>
+    private OrtValue Tensor<T>(PinnedBuffer<T> buffer, TensorElementType type, long[] shape) where T : unmanaged
+    {
+        var key = new TensorKey(buffer.Address, type, shape[0], shape[1], shape.Length > 2 ? shape[2] : -1, shape.Length > 3 ? shape[3] : -1);
+        if (_used.TryGetValue(key, out var value))
+        {
+            return value;
+        }
+
+        if (!_retained.Remove(key, out value))
+        {
+            value = CreateTensor(buffer, type, shape);
+        }
+
+        _used.Add(key, value);
+        return value;
+    }
+
+    private static OrtValue CreateTensor<T>(PinnedBuffer<T> buffer, TensorElementType type, long[] shape) where T : unmanaged
     {
         long elements = 1;
         foreach (var d in shape)
@@ -186,12 +228,5 @@ public sealed class DecoderModel : IDisposable
 
     private static void SetShape(long[] shape, params ReadOnlySpan<long> dims) => dims.CopyTo(shape);
 
-    private static void DisposeAll(OrtValue[] values)
-    {
-        for (var i = 0; i < values.Length; i++)
-        {
-            values[i]?.Dispose();
-            values[i] = null!;
-        }
-    }
+    private readonly record struct TensorKey(IntPtr Address, TensorElementType Type, long D0, long D1, long D2, long D3);
 }

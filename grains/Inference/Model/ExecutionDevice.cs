@@ -21,7 +21,7 @@ public sealed record ExecutionDevice(string Name)
         _ => throw new ArgumentException($"Unknown device '{name}': expected cpu or cuda."),
     };
 
-    internal SessionOptions CreateSessionOptions(int threads)
+    internal SessionOptions CreateSessionOptions(int threads, bool allowSpinning = false)
     {
         OnnxRuntimeTelemetry.DisableUnlessAsked();
         var options = new SessionOptions
@@ -33,6 +33,11 @@ public sealed record ExecutionDevice(string Name)
         {
             options.IntraOpNumThreads = threads;
         }
+
+        // ONNX Runtime's intra-op workers spin between parallel sections by default. Between steps (sampling,
+        // streaming, the HTTP side, other processes on the cores) a spinning worker takes a core from the work
+        // that must run next: off, measured faster on the shared 2-core machine (bench/README's table).
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", allowSpinning ? "1" : "0");
 
         if (this == Cuda)
         {

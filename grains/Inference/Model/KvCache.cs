@@ -50,6 +50,32 @@ internal sealed class KvCache
     }
 
     /// <summary>
+    /// Sets the row count at the same length, keeping the rows below it in place (rows are the outermost
+    /// dimension, so each row is one contiguous block per tensor). Grows the buffers if needed, copying once.
+    /// </summary>
+    public void ResizeRows(int rows)
+    {
+        var elements = rows * Shape.Heads * Length * Shape.HeadDim;
+        var used = Rows * Shape.Heads * Length * Shape.HeadDim;
+        foreach (var tensor in _tensors)
+        {
+            tensor.EnsureCapacity(elements, preserve: true, preserveCount: used);
+        }
+
+        Rows = rows;
+    }
+
+    /// <summary>Moves row <paramref name="from"/> of every tensor to row <paramref name="to"/> (lower; same length).</summary>
+    public void MoveRow(int from, int to)
+    {
+        var block = Shape.Heads * Length * Shape.HeadDim;
+        foreach (var tensor in _tensors)
+        {
+            tensor.Span.Slice(from * block, block).CopyTo(tensor.Span.Slice(to * block, block));
+        }
+    }
+
+    /// <summary>
     /// Copies positions [<paramref name="sourceStart"/>, +<paramref name="count"/>) of one row of every tensor to
     /// <paramref name="target"/>'s row at <paramref name="targetStart"/>. Target must already have its shape.
     /// </summary>

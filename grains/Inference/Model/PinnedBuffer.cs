@@ -19,8 +19,11 @@ internal sealed unsafe class PinnedBuffer<T> where T : unmanaged
 
     public IntPtr Address => (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_array));
 
-    /// <summary>Grows to at least <paramref name="length"/> elements (doubling); contents are kept only if asked.</summary>
-    public void EnsureCapacity(int length, bool preserve = false)
+    /// <summary>
+    /// Grows to at least <paramref name="length"/> elements (doubling); contents are kept only if asked (the first
+    /// <paramref name="preserveCount"/> elements, or all of them).
+    /// </summary>
+    public void EnsureCapacity(int length, bool preserve = false, int preserveCount = -1)
     {
         if (length <= _array.Length)
         {
@@ -30,7 +33,7 @@ internal sealed unsafe class PinnedBuffer<T> where T : unmanaged
         var grown = GC.AllocateArray<T>(Math.Max(length, _array.Length * 2), pinned: true);
         if (preserve)
         {
-            _array.AsSpan().CopyTo(grown);
+            _array.AsSpan(0, preserveCount < 0 ? _array.Length : Math.Min(preserveCount, _array.Length)).CopyTo(grown);
         }
 
         _array = grown;

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace ChatCluster.Inference.Scheduling;
 
 public sealed partial class BatchScheduler
@@ -5,9 +7,11 @@ public sealed partial class BatchScheduler
     /// <summary>One model call for every row, then each sequence picks its next token.</summary>
     private void Decode()
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
             _batch.Step();
+            Interlocked.Add(ref _modelTicks, Stopwatch.GetTimestamp() - started);
         }
         catch (Exception error)
         {

@@ -73,6 +73,10 @@ public sealed partial class BatchScheduler : IDisposable
     private long _cancelledSequences;
     private int _largestPrefillGroup;
     private long _kvCacheBytes;
+    private long _prefillTicks;
+    private long _rebuildTicks;
+    private long _decodeTicks;
+    private long _modelTicks;
 
     /// <summary>Rows decoding now (read from any thread; for metrics and tests).</summary>
     public int ActiveRows => Volatile.Read(ref _activeRows);
@@ -103,6 +107,14 @@ public sealed partial class BatchScheduler : IDisposable
 
     /// <summary>Pinned KV cache memory held: the running batch's and the kept caches of finished turns (as of the last step).</summary>
     public long KvCacheBytes => Interlocked.Read(ref _kvCacheBytes);
+
+    /// <summary>
+    /// Where the loop's time went since start, in <see cref="Stopwatch"/> ticks: prefill calls (with their first
+    /// tokens), batch rebuilds (KV rows copied on joins and leaves), decode steps (the model call, then sampling
+    /// and streaming out), and of those the decode model calls alone. For the bench's profile; a few timestamps a step.
+    /// </summary>
+    public (long Prefill, long Rebuild, long Decode, long DecodeModel) PhaseTicks =>
+        (Interlocked.Read(ref _prefillTicks), Interlocked.Read(ref _rebuildTicks), Interlocked.Read(ref _decodeTicks), Interlocked.Read(ref _modelTicks));
 
     /// <summary>Requests waiting in the queue.</summary>
     public int QueuedRequests => _queue.Reader.Count;
@@ -214,15 +226,21 @@ public sealed partial class BatchScheduler : IDisposable
         // may already be queued, and must find the cache in place.
         KeepFinishedCaches();
         Prefill();
+        var prefilled = Stopwatch.GetTimestamp();
         _batch.Rebuild(_joining);
         _joining.Clear();
         Volatile.Write(ref _activeRows, _batch.Rows);
+        var rebuilt = Stopwatch.GetTimestamp();
         if (_batch.Rows > 0)
         {
             Decode();
             InferenceTelemetry.BatchRows.Record(_batch.Rows);
             InferenceTelemetry.GeneratedTokens.Add(_batch.Rows);
         }
+
+        Interlocked.Add(ref _prefillTicks, prefilled - startedAt);
+        Interlocked.Add(ref _rebuildTicks, rebuilt - prefilled);
+        Interlocked.Add(ref _decodeTicks, Stopwatch.GetTimestamp() - rebuilt);
 
         InferenceTelemetry.StepDuration.Record(Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds);
         if (InferenceTelemetry.Source.HasListeners())

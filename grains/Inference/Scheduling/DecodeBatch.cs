@@ -6,8 +6,9 @@ namespace ChatCluster.Inference.Scheduling;
 /// The rows that decode together, and their KV cache. Rows are left-padded to a common length L: row r's
 /// sequence holds its <c>Computed</c> tokens at positions [L - Computed, L) and the attention mask hides the
 /// rest. Because every row then appends at L, a decode step feeds the present of the last step back as its
-/// past with no copy on our side (two caches swap roles each step); rows are only copied when the set of
-/// sequences changes (<see cref="Rebuild"/>) or a beam search reorders its beams (<see cref="ReorderBeams"/>).
+/// past with no copy on our side (two caches swap roles each step). A joiner's row is copied in when it joins,
+/// rows after a leaver move down one block when it leaves, and every row is copied only when the common length
+/// must change (<see cref="Rebuild"/>) or a beam search reorders its beams (<see cref="ReorderBeams"/>).
 /// </summary>
 internal sealed class DecodeBatch(DecoderModel model)
 {
@@ -17,6 +18,9 @@ internal sealed class DecodeBatch(DecoderModel model)
     private KvCache _cache = new(model.KvShape);
     private KvCache _spare = new(model.KvShape);
     private KvCache _beamScratch = new(model.KvShape);
+
+    /// <summary>Rows are re-laid at a shorter length when more than 1/PaddingShare of every row would be padding.</summary>
+    private const int PaddingShare = 8;
 
     /// <summary>The sequences with rows, in row order (a List, so that the loop's foreach does not box an enumerator).</summary>
     public List<Sequence> Sequences => _sequences;
@@ -30,35 +34,47 @@ internal sealed class DecodeBatch(DecoderModel model)
 
     /// <summary>
     /// Drops finished and cancelled sequences and appends <paramref name="joining"/> ones (each with its row of a
-    /// prefill cache, its tokens right-aligned there), copying every row into the spare cache at the new common
-    /// length. Returns whether anything changed.
+    /// prefill cache, its tokens right-aligned there). Returns whether anything changed.
+    /// In place when it can: rows that stay keep their place (rows after a leaver move down, one block copy per
+    /// tensor) and joiners are appended at the current length L, so a join copies only the joiner's own row.
+    /// Every row is copied into the spare cache at a new length only when a joiner is longer than L, or when the
+    /// rows that stay are so much shorter than L that their left padding would cost more than the copy.
     /// </summary>
     public bool Rebuild(IReadOnlyList<(Sequence Sequence, KvCache Cache, int Row)> joining)
     {
-        var leaving = _sequences.Exists(s => s.IsDone);
+        var leaving = _sequences.Exists(static s => s.IsDone);
         if (!leaving && joining.Count == 0)
         {
             return false;
         }
 
-        var length = 0;
+        var longest = 0;
         var rows = 0;
+        var staying = 0;
         foreach (var s in _sequences)
         {
             if (!s.IsDone)
             {
-                length = Math.Max(length, s.Computed);
-                rows += s.Rows;
+                longest = Math.Max(longest, s.Computed);
+                staying += s.Rows;
             }
         }
 
+        rows = staying;
         foreach (var (s, _, _) in joining)
         {
-            length = Math.Max(length, s.Computed);
+            longest = Math.Max(longest, s.Computed);
             rows += s.Rows;
         }
 
-        _spare.Resize(rows, length);
+        var length = _cache.Length;
+        var inPlace = staying > 0 && longest <= length && (length - longest) * PaddingShare <= length;
+        if (!inPlace)
+        {
+            length = longest;
+            _spare.Resize(rows, length);
+        }
+
         var target = 0;
         var source = 0;
         var kept = _kept;
@@ -67,9 +83,16 @@ internal sealed class DecodeBatch(DecoderModel model)
         {
             if (!s.IsDone)
             {
-                for (var b = 0; b < s.Rows; b++)
+                for (var b = 0; b < s.Rows; b++, target++)
                 {
-                    _cache.CopyRowTo(source + b, _cache.Length - s.Computed, s.Computed, _spare, target++, length - s.Computed);
+                    if (!inPlace)
+                    {
+                        _cache.CopyRowTo(source + b, _cache.Length - s.Computed, s.Computed, _spare, target, length - s.Computed);
+                    }
+                    else if (source + b != target)
+                    {
+                        _cache.MoveRow(source + b, target);
+                    }
                 }
 
                 kept.Add(s);
@@ -78,12 +101,19 @@ internal sealed class DecodeBatch(DecoderModel model)
             source += s.Rows;
         }
 
+        var into = _spare;
+        if (inPlace)
+        {
+            _cache.ResizeRows(rows);
+            into = _cache;
+        }
+
         foreach (var (s, own, row) in joining)
         {
             // A beam search's rows all start from the one prompt cache.
             for (var b = 0; b < s.Rows; b++)
             {
-                own.CopyRowTo(row, own.Length - s.Computed, s.Computed, _spare, target++, length - s.Computed);
+                own.CopyRowTo(row, own.Length - s.Computed, s.Computed, into, target++, length - s.Computed);
             }
 
             s.State = SequenceState.Running;
@@ -92,7 +122,11 @@ internal sealed class DecodeBatch(DecoderModel model)
 
         _sequences.Clear();
         _sequences.AddRange(kept);
-        (_cache, _spare) = (_spare, _cache);
+        if (!inPlace)
+        {
+            (_cache, _spare) = (_spare, _cache);
+        }
+
         Rows = rows;
         return true;
     }
