@@ -16,7 +16,10 @@ internal sealed record BenchOptions(
     /// <summary>Every model folder to measure, in order; <see cref="Model"/> is the first (the conversation benchmark's).</summary>
     public string[] Models { get; init; } = [Model];
 
-    /// <summary>Engines measured side by side: chatcluster (in this process), genai and pytorch (child processes).</summary>
+    /// <summary>
+    /// Engines measured side by side: chatcluster (in this process), chatcluster-spin (the same with ONNX Runtime's
+    /// spinning intra-op threads, in this process too), genai and pytorch (child processes).
+    /// </summary>
     public string[] Engines { get; init; } = ["chatcluster", "genai", "pytorch"];
 
     /// <summary>Measured rounds per level and engine; rounds of the engines alternate (A B C A B C ...).</summary>
@@ -30,6 +33,9 @@ internal sealed record BenchOptions(
 
     /// <summary>ONNX Runtime intra-op threads (torch threads for PyTorch), the same for every engine.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>PyTorch runs only at levels up to this (its rounds on a larger model take minutes).</summary>
+    public int PyTorchMaxConcurrency { get; init; } = int.MaxValue;
 
     /// <summary>The command line, for the report.</summary>
     public string Command { get; init; } = "dotnet run -c Release --project bench";
@@ -61,6 +67,7 @@ internal sealed record BenchOptions(
                         "--warmup" => o with { WarmUpRounds = int.Parse(Value()) },
                         "--seconds" => o with { RoundSeconds = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) },
                         "--threads" => o with { Threads = int.Parse(Value()) },
+                        "--pytorch-max" => o with { PyTorchMaxConcurrency = int.Parse(Value()) },
                         "--out" => o with { OutputDirectory = Path.GetFullPath(Value()) },
                         _ => throw new ArgumentException($"unknown option {args[i]}"),
                     };
@@ -73,10 +80,10 @@ internal sealed record BenchOptions(
             o = o with { Model = models[0], Models = [.. models] };
         }
 
-        var unknown = o.Engines.Except(["chatcluster", "genai", "pytorch"]).ToList();
+        var unknown = o.Engines.Except(["chatcluster", "chatcluster-spin", "genai", "pytorch"]).ToList();
         if (unknown.Count > 0 || !o.Engines.Contains("chatcluster"))
         {
-            throw new ArgumentException($"--engines takes chatcluster (always), genai, pytorch; not {string.Join(',', unknown)}");
+            throw new ArgumentException($"--engines takes chatcluster (always), chatcluster-spin, genai, pytorch; not {string.Join(',', unknown)}");
         }
 
         return o with { RunPeer = o.Engines.Length > 1, Command = string.Join(' ', ["dotnet run -c Release --project bench --", .. args]) };

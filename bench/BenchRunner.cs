@@ -75,11 +75,15 @@ internal static class BenchRunner
 
     private static async Task<ModelReport> RunModelAsync(BenchOptions options, string modelDirectory, string work)
     {
-        var name = Path.GetFileName(modelDirectory);
+        var name = ModelName(modelDirectory);
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(name)}[/] ({Markup.Escape(modelDirectory)})");
         using var model = DecoderModel.Load(modelDirectory, ExecutionDevice.Cpu, options.Threads);
         var tokenizer = BpeTokenizer.Load(Path.Combine(modelDirectory, "tokenizer.json"));
         using var engine = new ThroughputBenchmark(options, model, tokenizer);
+        // The engine as it was before its intra-op threads stopped spinning (ONNX Runtime's default), for an A/B.
+        using var spinningModel = options.Engines.Contains("chatcluster-spin")
+            ? DecoderModel.Load(modelDirectory, ExecutionDevice.Cpu, options.Threads, allowSpinning: true) : null;
+        using var spinning = spinningModel is null ? null : new ThroughputBenchmark(options, spinningModel, tokenizer);
         var peers = new List<PeerProcess>();
         try
         {
@@ -115,7 +119,7 @@ internal static class BenchRunner
             var ratios = new List<RatioResult>();
             foreach (var n in options.Concurrency)
             {
-                var (rows, levelRatios) = await RunLevelAsync(options, engine, peers, n);
+                var (rows, levelRatios) = await RunLevelAsync(options, engine, spinning, peers, n);
                 levels.AddRange(rows);
                 ratios.AddRange(levelRatios);
             }
@@ -132,9 +136,12 @@ internal static class BenchRunner
     }
 
     private static async Task<(List<LevelResult>, List<RatioResult>)> RunLevelAsync(
-        BenchOptions options, ThroughputBenchmark engine, List<PeerProcess> peers, int concurrency)
+        BenchOptions options, ThroughputBenchmark engine, ThroughputBenchmark? spinning, List<PeerProcess> peers, int concurrency)
     {
+        peers = [.. peers.Where(p => p.Name != "pytorch" || concurrency <= options.PyTorchMaxConcurrency)];
         engine.StartLevel(concurrency);
+        spinning?.StartLevel(concurrency);
+        var local = spinning is null ? 1 : 2;
         var prompts = engine.Prompts(concurrency);
         var self = Environment.ProcessId;
         ProcessMemory.ResetPeak(self);
@@ -144,6 +151,11 @@ internal static class BenchRunner
         }
 
         var names = new List<string> { "chatcluster" };
+        if (spinning is not null)
+        {
+            names.Add("chatcluster-spin");
+        }
+
         names.AddRange(peers.Select(p => p.Name));
         var rounds = names.Select(_ => new List<Measurement>()).ToArray();
         for (var round = -options.WarmUpRounds; round < options.Rounds; round++)
@@ -151,9 +163,9 @@ internal static class BenchRunner
             var line = new StringBuilder($"  {concurrency,2} seq, {(round < 0 ? "warm-up" : $"round {round + 1}")}:");
             for (var e = 0; e < names.Count; e++)
             {
-                var m = e == 0
-                    ? await engine.RunRoundAsync(prompts, options.RoundSeconds)
-                    : peers[e - 1].Run(prompts, options.GeneratedTokens, options.RoundSeconds);
+                var m = e == 0 ? await engine.RunRoundAsync(prompts, options.RoundSeconds)
+                    : e < local ? await spinning!.RunRoundAsync(prompts, options.RoundSeconds)
+                    : peers[e - local].Run(prompts, options.GeneratedTokens, options.RoundSeconds);
                 if (round >= 0)
                 {
                     rounds[e].Add(m);
@@ -170,11 +182,13 @@ internal static class BenchRunner
         {
             var r = rounds[e];
             var tps = r.Select(m => m.TokensPerSecond).ToArray();
-            var alloc = e == 0 ? Median(r.Select(m => m.AllocatedBytesPerStep ?? 0)) : (double?)null;
+            var alloc = e < local ? Median(r.Select(m => m.AllocatedBytesPerStep ?? 0)) : (double?)null;
             levels.Add(new LevelResult(names[e], concurrency, Median(tps), tps.Min(), tps.Max(),
                 Median(r.Select(m => m.StepMs)), Median(r.Select(m => m.TtftP50Ms)), Median(r.Select(m => m.TtftP99Ms)),
                 Median(r.Select(m => m.ItlP50Ms)), Median(r.Select(m => m.ItlP99Ms)),
-                ProcessMemory.PeakMb(e == 0 ? self : peers[e - 1].Id), alloc, tps));
+                ProcessMemory.PeakMb(e < local ? self : peers[e - local].Id), alloc, tps,
+                e < local ? new StepPhases(Median(r.Select(m => m.Phases!.PrefillMs)), Median(r.Select(m => m.Phases!.RebuildMs)),
+                    Median(r.Select(m => m.Phases!.ModelMs)), Median(r.Select(m => m.Phases!.SampleMs)), Median(r.Select(m => m.Phases!.IdleMs))) : null));
         }
 
         var ratios = new List<RatioResult>();
@@ -217,6 +231,13 @@ internal static class BenchRunner
 
         var mid = sorted.Length / 2;
         return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    /// <summary>The folder's name, or its parent's for the pipeline's "RUN/model".</summary>
+    private static string ModelName(string modelDirectory)
+    {
+        var name = Path.GetFileName(modelDirectory);
+        return name == "model" ? Path.GetFileName(Path.GetDirectoryName(modelDirectory)) ?? name : name;
     }
 
     private static string Parameters(string modelDirectory)
@@ -281,6 +302,15 @@ internal static class BenchRunner
                 md.Append($"| {r.Engine} | {r.Concurrency} | {r.TokensPerSecond:F0} ({r.TokensPerSecondMin:F0}-{r.TokensPerSecondMax:F0}) | {r.StepMs:F2} | " +
                     $"{r.TtftP50Ms:F1} / {r.TtftP99Ms:F1} | {r.ItlP50Ms:F2} / {r.ItlP99Ms:F2} | {r.PeakRssMb:F0} | " +
                     $"{(r.AllocatedBytesPerStep is { } b ? b.ToString("F0") : "-")} |\n");
+            }
+
+            md.Append("\nWhere the engine's step went (ms per decode step, median of rounds): prefill calls, batch rebuilds (KV rows copied), " +
+                "the decode model call, sampling and streaming out, and idle (the loop waiting for the next batch):\n\n" +
+                "| sequences | step ms | prefill | rebuild | model call | sample + stream | idle |\n|---|---|---|---|---|---|---|\n");
+            foreach (var r in report.Levels.Where(l => l.Phases is not null))
+            {
+                var p = r.Phases!;
+                md.Append($"| {r.Concurrency} | {r.StepMs:F3} | {p.PrefillMs:F3} | {p.RebuildMs:F3} | {p.ModelMs:F3} | {p.SampleMs:F3} | {p.IdleMs:F3} |\n");
             }
 
             md.Append("\n| sequences | chatcluster / peer | ratio, median of rounds (min-max) |\n|---|---|---|\n");

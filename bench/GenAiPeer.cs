@@ -29,7 +29,7 @@ internal static class GenAiPeer
     /// </summary>
     public static string WriteModelFolder(string modelDirectory, int threads, string workDirectory)
     {
-        var folder = Path.Combine(workDirectory, "genai-" + Path.GetFileName(modelDirectory));
+        var folder = Path.Combine(workDirectory, $"genai-{Path.GetFileName(Path.GetDirectoryName(modelDirectory))}-{Path.GetFileName(modelDirectory)}");
         if (Directory.Exists(folder))
         {
             Directory.Delete(folder, recursive: true);

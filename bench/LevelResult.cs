@@ -19,7 +19,8 @@ internal sealed record LevelResult(
     double ItlP99Ms,
     double PeakRssMb,
     double? AllocatedBytesPerStep,
-    double[] RoundTokensPerSecond);
+    double[] RoundTokensPerSecond,
+    StepPhases? Phases);
 
 /// <summary>The engine's tokens/s over a peer's, taken round by round (round i of both ran back to back).</summary>
 internal sealed record RatioResult(int Concurrency, string Versus, double Median, double Min, double Max, double[] Rounds);
@@ -32,4 +33,12 @@ internal sealed record Measurement(
     double TtftP99Ms,
     double ItlP50Ms,
     double ItlP99Ms,
-    double? AllocatedBytesPerStep);
+    double? AllocatedBytesPerStep,
+    StepPhases? Phases = null);
+
+/// <summary>
+/// Where the engine's scheduler loop spent a round, in ms per step: prefill calls, batch rebuilds (KV rows copied
+/// on joins and leaves), the decode model call, sampling and streaming out; Idle is the rest of the wall time
+/// (the loop waiting for the next batch of requests).
+/// </summary>
+internal sealed record StepPhases(double PrefillMs, double RebuildMs, double ModelMs, double SampleMs, double IdleMs);

@@ -26,6 +26,7 @@ internal sealed class ThroughputBenchmark(BenchOptions options, DecoderModel mod
         var scheduler = _scheduler ?? throw new InvalidOperationException("StartLevel first");
         var stepsBefore = scheduler.Steps;
         var allocatedBefore = scheduler.LoopAllocatedBytes;
+        var phasesBefore = scheduler.PhaseTicks;
         var ttft = new List<double>();
         var itl = new List<double>();
         var clock = Stopwatch.StartNew();
@@ -40,12 +41,20 @@ internal sealed class ThroughputBenchmark(BenchOptions options, DecoderModel mod
         var elapsed = clock.Elapsed;
         var steps = Math.Max(1, scheduler.Steps - stepsBefore);
         var allocated = scheduler.LoopAllocatedBytes - allocatedBefore;
+        var phases = scheduler.PhaseTicks;
+        double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency / steps;
+        var prefill = Ms(phases.Prefill - phasesBefore.Prefill);
+        var rebuild = Ms(phases.Rebuild - phasesBefore.Rebuild);
+        var model = Ms(phases.DecodeModel - phasesBefore.DecodeModel);
+        var sample = Ms(phases.Decode - phasesBefore.Decode) - model;
+        var idle = elapsed.TotalMilliseconds / steps - prefill - rebuild - model - sample;
         return new Measurement(
             (double)jobs * prompts.Length * options.GeneratedTokens / elapsed.TotalSeconds,
             elapsed.TotalMilliseconds / steps,
             Percentiles.Of(ttft, 0.5), Percentiles.Of(ttft, 0.99),
             Percentiles.Of(itl, 0.5), Percentiles.Of(itl, 0.99),
-            (double)allocated / steps);
+            (double)allocated / steps,
+            new StepPhases(prefill, rebuild, model, sample, idle));
     }
 
     /// <summary>One greedy sequence alone: its generated ids (to check them against a peer's).</summary>
