@@ -34,8 +34,11 @@ internal sealed record BenchOptions(
     /// <summary>ONNX Runtime intra-op threads (torch threads for PyTorch), the same for every engine.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
 
-    /// <summary>PyTorch runs only at levels up to this (its rounds on a larger model take minutes).</summary>
-    public int PyTorchMaxConcurrency { get; init; } = int.MaxValue;
+    /// <summary>
+    /// PyTorch runs only at levels up to this, per model in order (the last value for the rest): its rounds on a
+    /// larger model take minutes.
+    /// </summary>
+    public int[] PyTorchMaxConcurrency { get; init; } = [int.MaxValue];
 
     /// <summary>The command line, for the report.</summary>
     public string Command { get; init; } = "dotnet run -c Release --project bench";
@@ -67,7 +70,7 @@ internal sealed record BenchOptions(
                         "--warmup" => o with { WarmUpRounds = int.Parse(Value()) },
                         "--seconds" => o with { RoundSeconds = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) },
                         "--threads" => o with { Threads = int.Parse(Value()) },
-                        "--pytorch-max" => o with { PyTorchMaxConcurrency = int.Parse(Value()) },
+                        "--pytorch-max" => o with { PyTorchMaxConcurrency = Value().Split(',').Select(int.Parse).ToArray() },
                         "--out" => o with { OutputDirectory = Path.GetFullPath(Value()) },
                         _ => throw new ArgumentException($"unknown option {args[i]}"),
                     };

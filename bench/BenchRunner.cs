@@ -119,7 +119,7 @@ internal static class BenchRunner
             var ratios = new List<RatioResult>();
             foreach (var n in options.Concurrency)
             {
-                var (rows, levelRatios) = await RunLevelAsync(options, engine, spinning, peers, n);
+                var (rows, levelRatios) = await RunLevelAsync(options, Array.IndexOf(options.Models, modelDirectory), engine, spinning, peers, n);
                 levels.AddRange(rows);
                 ratios.AddRange(levelRatios);
             }
@@ -136,9 +136,10 @@ internal static class BenchRunner
     }
 
     private static async Task<(List<LevelResult>, List<RatioResult>)> RunLevelAsync(
-        BenchOptions options, ThroughputBenchmark engine, ThroughputBenchmark? spinning, List<PeerProcess> peers, int concurrency)
+        BenchOptions options, int modelIndex, ThroughputBenchmark engine, ThroughputBenchmark? spinning, List<PeerProcess> peers, int concurrency)
     {
-        peers = [.. peers.Where(p => p.Name != "pytorch" || concurrency <= options.PyTorchMaxConcurrency)];
+        var pytorchMax = options.PyTorchMaxConcurrency[Math.Min(modelIndex, options.PyTorchMaxConcurrency.Length - 1)];
+        peers = [.. peers.Where(p => p.Name != "pytorch" || concurrency <= pytorchMax)];
         engine.StartLevel(concurrency);
         spinning?.StartLevel(concurrency);
         var local = spinning is null ? 1 : 2;
