@@ -132,39 +132,32 @@ internal sealed class ChoiceMerger : IAsyncDisposable
     {
         await _cancel.CancelAsync();
 
-        // A failure already reached the reader (or nobody is reading any more); here the generations only need to have ended.
-        if (_single is not null)
+        // A failure already reached the reader (or nobody reads any more): here the generations only need to have
+        // ended. An async iterator may not be disposed while a MoveNextAsync runs, so a pending one ends first.
+        if (_pendingMove is { } pending)
         {
-            try
-            {
-                // An async iterator may not be disposed while a MoveNextAsync runs: let that one see the cancellation first.
-                if (_pendingMove is { } pending)
-                {
-                    await pending;
-                }
-            }
-            catch
-            {
-            }
-
-            try
-            {
-                await _single.DisposeAsync();
-            }
-            catch
-            {
-            }
+            await QuietlyAsync(() => pending);
         }
 
+        if (_single is { } single)
+        {
+            await QuietlyAsync(() => single.DisposeAsync().AsTask());
+        }
+
+        await QuietlyAsync(() => Task.WhenAll(_pumps));
+        _cancel.Dispose();
+    }
+
+    private static async Task QuietlyAsync(Func<Task> ending)
+    {
         try
         {
-            await Task.WhenAll(_pumps);
+            await ending();
         }
         catch
         {
+            // See DisposeAsync: only the ending matters here.
         }
-
-        _cancel.Dispose();
     }
 
     private async Task PumpAsync(int choice, IAsyncEnumerable<ChatDelta> generation)
