@@ -18,7 +18,8 @@ internal sealed record BenchOptions(
 
     /// <summary>
     /// Engines measured side by side: chatcluster (in this process), chatcluster-spin (the same with ONNX Runtime's
-    /// spinning intra-op threads, in this process too), genai and pytorch (child processes).
+    /// spinning intra-op threads, in this process too), genai, genai-nospin (GenAI with allow_spinning=0, as the
+    /// engine) and pytorch (child processes).
     /// </summary>
     public string[] Engines { get; init; } = ["chatcluster", "genai", "pytorch"];
 
@@ -83,10 +84,10 @@ internal sealed record BenchOptions(
             o = o with { Model = models[0], Models = [.. models] };
         }
 
-        var unknown = o.Engines.Except(["chatcluster", "chatcluster-spin", "genai", "pytorch"]).ToList();
+        var unknown = o.Engines.Except(["chatcluster", "chatcluster-spin", "genai", "genai-nospin", "pytorch"]).ToList();
         if (unknown.Count > 0 || !o.Engines.Contains("chatcluster"))
         {
-            throw new ArgumentException($"--engines takes chatcluster (always), chatcluster-spin, genai, pytorch; not {string.Join(',', unknown)}");
+            throw new ArgumentException($"--engines takes chatcluster (always), chatcluster-spin, genai, genai-nospin, pytorch; not {string.Join(',', unknown)}");
         }
 
         return o with { RunPeer = o.Engines.Length > 1, Command = string.Join(' ', ["dotnet run -c Release --project bench --", .. args]) };

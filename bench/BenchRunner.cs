@@ -92,6 +92,11 @@ internal static class BenchRunner
                 peers.Add(GenAiPeer.Start(modelDirectory, options.Threads, work));
             }
 
+            if (options.Engines.Contains("genai-nospin"))
+            {
+                peers.Add(GenAiPeer.Start(modelDirectory, options.Threads, work, spinning: false));
+            }
+
             if (options.Engines.Contains("pytorch"))
             {
                 peers.Add(PeerProcess.Start("pytorch", "/usr/bin/python3",

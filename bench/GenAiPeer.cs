@@ -11,14 +11,15 @@ namespace ChatCluster.Bench;
 /// </summary>
 internal static class GenAiPeer
 {
-    public static PeerProcess Start(string modelDirectory, int threads, string workDirectory)
+    /// <summary>Starts the peer; <paramref name="spinning"/> false sets session.intra_op.allow_spinning=0 (as the engine does).</summary>
+    public static PeerProcess Start(string modelDirectory, int threads, string workDirectory, bool spinning = true)
     {
         var root = BenchOptions.FindRepositoryRoot();
         var project = Path.Combine(root, "bench", "genai-peer", "GenAiPeer.csproj");
         var output = Path.Combine(root, "bench", "genai-peer", "bin", "Release", "net10.0");
         Build(project);
-        var folder = WriteModelFolder(modelDirectory, threads, workDirectory);
-        return PeerProcess.Start("genai", Path.Combine(output, "ChatCluster.GenAiPeer"), [folder],
+        var folder = WriteModelFolder(modelDirectory, threads, workDirectory, spinning);
+        return PeerProcess.Start(spinning ? "genai" : "genai-nospin", Path.Combine(output, "ChatCluster.GenAiPeer"), [folder],
             new Dictionary<string, string> { ["ORT_DISABLE_TELEMETRY"] = "1" });
     }
 
@@ -27,9 +28,10 @@ internal static class GenAiPeer
     /// and generation_config.json (end tokens), with the graph's Optimum names. Search settings are the bench's
     /// (greedy; the peer sets lengths per request); intra-op threads are set explicitly.
     /// </summary>
-    public static string WriteModelFolder(string modelDirectory, int threads, string workDirectory)
+    public static string WriteModelFolder(string modelDirectory, int threads, string workDirectory, bool spinning = true)
     {
-        var folder = Path.Combine(workDirectory, $"genai-{Path.GetFileName(Path.GetDirectoryName(modelDirectory))}-{Path.GetFileName(modelDirectory)}");
+        var folder = Path.Combine(workDirectory,
+            $"genai-{Path.GetFileName(Path.GetDirectoryName(modelDirectory))}-{Path.GetFileName(modelDirectory)}{(spinning ? "" : "-nospin")}");
         if (Directory.Exists(folder))
         {
             Directory.Delete(folder, recursive: true);
@@ -103,6 +105,12 @@ internal static class GenAiPeer
                 ["top_p"] = 1.0,
             },
         };
+        if (!spinning)
+        {
+            // GenAI passes session_options keys it does not know to SessionOptions.AddConfigEntry.
+            genai["model"]!["decoder"]!["session_options"]!["session.intra_op.allow_spinning"] = "0";
+        }
+
         File.WriteAllText(Path.Combine(folder, "genai_config.json"), genai.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         return folder;
     }

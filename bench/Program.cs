@@ -3,7 +3,7 @@ using ChatCluster.Bench;
 using Spectre.Console;
 
 // dotnet run -c Release --project bench -- [--model DIR[,DIR...]] [--concurrency 1,4,16,32] [--prompt 32] [--tokens 64]
-//                                          [--engines chatcluster,genai,pytorch[,chatcluster-spin]] [--threads N]
+//                                          [--engines chatcluster,genai,pytorch[,chatcluster-spin,genai-nospin]] [--threads N]
 //                                          [--rounds 5] [--warmup 1] [--seconds 2] [--pytorch-max N[,N]] [--turns 10]
 //                                          [--no-peer] [--out bench/results]
 // dotnet run -c Release --project bench -- http --target NAME=CREATE_URL[,SEND_URL] [--target ...] [--streams 16] [--seconds 5]
