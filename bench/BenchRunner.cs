@@ -312,11 +312,11 @@ internal static class BenchRunner
 
             md.Append("\nWhere the engine's step went (ms per decode step, median of rounds): prefill calls, batch rebuilds (KV rows copied), " +
                 "the decode model call, sampling and streaming out, and idle (the loop waiting for the next batch):\n\n" +
-                "| sequences | step ms | prefill | rebuild | model call | sample + stream | idle |\n|---|---|---|---|---|---|---|\n");
+                "| engine | sequences | step ms | prefill | rebuild | model call | sample + stream | idle |\n|---|---|---|---|---|---|---|---|\n");
             foreach (var r in report.Levels.Where(l => l.Phases is not null))
             {
                 var p = r.Phases!;
-                md.Append($"| {r.Concurrency} | {r.StepMs:F3} | {p.PrefillMs:F3} | {p.RebuildMs:F3} | {p.ModelMs:F3} | {p.SampleMs:F3} | {p.IdleMs:F3} |\n");
+                md.Append($"| {r.Engine} | {r.Concurrency} | {r.StepMs:F3} | {p.PrefillMs:F3} | {p.RebuildMs:F3} | {p.ModelMs:F3} | {p.SampleMs:F3} | {p.IdleMs:F3} |\n");
             }
 
             md.Append("\n| sequences | chatcluster / peer | ratio, median of rounds (min-max) |\n|---|---|---|\n");

@@ -34,6 +34,7 @@ for (left, right), model in zip(axes, models):
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
     left.set_yscale("log")
+    right.set_yscale("log")
 fig.suptitle(f"prompt {data['prompt_tokens']}, {data['generated_tokens']} greedy tokens each, {data['threads']} intra-op threads; "
              f"{data['machine']}; commit {data['commit']}", fontsize=8)
 fig.tight_layout()

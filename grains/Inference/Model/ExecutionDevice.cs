@@ -36,7 +36,7 @@ public sealed record ExecutionDevice(string Name)
 
         // ONNX Runtime's intra-op workers spin between parallel sections by default. Between steps (sampling,
         // streaming, the HTTP side, other processes on the cores) a spinning worker takes a core from the work
-        // that must run next: off, measured faster on the shared 2-core machine (bench/README's table).
+        // that must run next: off, measured faster on the shared 2-core machine (README, "Benchmark").
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", allowSpinning ? "1" : "0");
 
         if (this == Cuda)
