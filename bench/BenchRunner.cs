@@ -250,8 +250,8 @@ internal static class BenchRunner
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(modelDirectory, "config.json")));
         var c = doc.RootElement;
-        int I(string n) => c.TryGetProperty(n, out var v) ? v.GetInt32() : 0;
-        return $"{I("n_layer")} layers x {I("n_embd")} wide, {I("n_head")} heads, vocab {I("vocab_size")}";
+        int I(string n, string llama) => c.TryGetProperty(n, out var v) || c.TryGetProperty(llama, out v) ? v.GetInt32() : 0;
+        return $"{I("n_layer", "num_hidden_layers")} layers x {I("n_embd", "hidden_size")} wide, {I("n_head", "num_attention_heads")} heads, vocab {I("vocab_size", "vocab_size")}";
     }
 
     private static string Commit()

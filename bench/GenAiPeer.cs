@@ -46,10 +46,14 @@ internal static class GenAiPeer
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(modelDirectory, "config.json")))!.AsObject();
         var generationPath = Path.Combine(modelDirectory, "generation_config.json");
         var generation = File.Exists(generationPath) ? JsonNode.Parse(File.ReadAllText(generationPath))!.AsObject() : new JsonObject();
-        int Int(string name) => config[name]!.GetValue<int>();
-        var embd = Int("n_embd");
-        var heads = Int("n_head");
-        var layers = Int("n_layer");
+        // GPT-2 names first, then Llama's (hidden_size, num_attention_heads, ...): both layouts export here.
+        int Int(params string[] names) => names.Select(n => config[n]).FirstOrDefault(v => v is not null)?.GetValue<int>()
+            ?? throw new InvalidDataException($"config.json of {modelDirectory} has no {string.Join(" or ", names)}");
+        var embd = Int("n_embd", "hidden_size");
+        var heads = Int("n_head", "num_attention_heads");
+        var layers = Int("n_layer", "num_hidden_layers");
+        var kvHeads = config["num_key_value_heads"]?.GetValue<int>() ?? heads;
+        var headSize = config["head_dim"]?.GetValue<int>() ?? embd / heads;
         var genai = new JsonObject
         {
             ["model"] = new JsonObject
@@ -58,7 +62,7 @@ internal static class GenAiPeer
                 ["bos_token_id"] = (generation["bos_token_id"] ?? config["bos_token_id"])?.DeepClone(),
                 ["eos_token_id"] = (generation["eos_token_id"] ?? config["eos_token_id"])?.DeepClone(),
                 ["pad_token_id"] = (generation["pad_token_id"] ?? config["pad_token_id"])?.DeepClone(),
-                ["context_length"] = Int("n_positions"),
+                ["context_length"] = Int("n_positions", "max_position_embeddings"),
                 ["vocab_size"] = Int("vocab_size"),
                 ["decoder"] = new JsonObject
                 {
@@ -70,10 +74,10 @@ internal static class GenAiPeer
                         ["log_id"] = "onnxruntime-genai",
                         ["provider_options"] = new JsonArray(),
                     },
-                    ["head_size"] = embd / heads,
+                    ["head_size"] = headSize,
                     ["hidden_size"] = embd,
                     ["num_attention_heads"] = heads,
-                    ["num_key_value_heads"] = heads,
+                    ["num_key_value_heads"] = kvHeads,
                     ["num_hidden_layers"] = layers,
                     ["inputs"] = new JsonObject
                     {
@@ -96,7 +100,7 @@ internal static class GenAiPeer
                 ["do_sample"] = false,
                 ["num_beams"] = 1,
                 ["num_return_sequences"] = 1,
-                ["max_length"] = Int("n_positions"),
+                ["max_length"] = Int("n_positions", "max_position_embeddings"),
                 ["min_length"] = 0,
                 ["past_present_share_buffer"] = false,
                 ["repetition_penalty"] = 1.0,
