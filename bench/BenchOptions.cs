@@ -32,6 +32,9 @@ internal sealed record BenchOptions(
     /// <summary>A round repeats the level's batch of requests until this much time has passed.</summary>
     public double RoundSeconds { get; init; } = 2;
 
+    /// <summary>Where the engine runs its model (--device cpu|cuda; cuda needs the build's -p:OnnxRuntimeGpu=true).</summary>
+    public ChatCluster.Inference.Model.ExecutionDevice Device { get; init; } = ChatCluster.Inference.Model.ExecutionDevice.Cpu;
+
     /// <summary>ONNX Runtime intra-op threads (torch threads for PyTorch), the same for every engine.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
 
@@ -71,6 +74,7 @@ internal sealed record BenchOptions(
                         "--warmup" => o with { WarmUpRounds = int.Parse(Value()) },
                         "--seconds" => o with { RoundSeconds = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) },
                         "--threads" => o with { Threads = int.Parse(Value()) },
+                        "--device" => o with { Device = ChatCluster.Inference.Model.ExecutionDevice.Parse(Value()) },
                         "--pytorch-max" => o with { PyTorchMaxConcurrency = Value().Split(',').Select(int.Parse).ToArray() },
                         "--out" => o with { OutputDirectory = Path.GetFullPath(Value()) },
                         _ => throw new ArgumentException($"unknown option {args[i]}"),

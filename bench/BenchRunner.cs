@@ -77,12 +77,12 @@ internal static class BenchRunner
     {
         var name = ModelName(modelDirectory);
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(name)}[/] ({Markup.Escape(modelDirectory)})");
-        using var model = DecoderModel.Load(modelDirectory, ExecutionDevice.Cpu, options.Threads);
+        using var model = DecoderModel.Load(modelDirectory, options.Device, options.Threads);
         var tokenizer = BpeTokenizer.Load(Path.Combine(modelDirectory, "tokenizer.json"));
         using var engine = new ThroughputBenchmark(options, model, tokenizer);
         // The engine as it was before its intra-op threads stopped spinning (ONNX Runtime's default), for an A/B.
         using var spinningModel = options.Engines.Contains("chatcluster-spin")
-            ? DecoderModel.Load(modelDirectory, ExecutionDevice.Cpu, options.Threads, allowSpinning: true) : null;
+            ? DecoderModel.Load(modelDirectory, options.Device, options.Threads, allowSpinning: true) : null;
         using var spinning = spinningModel is null ? null : new ThroughputBenchmark(options, spinningModel, tokenizer);
         var peers = new List<PeerProcess>();
         try
