@@ -57,13 +57,15 @@ def render(m: dict, name: str, command: str, note: str, onnx_bytes: int) -> str:
 
 A small {_ARCH_NAME[mc.get('arch', 'gpt2')]} chat model, trained from scratch by `training/pipeline.py` on dictionaries that
 Debian ships, and the default model of the silo (`--model`). It is here so that the serving stack has a
-real model to run that is small enough to commit and fast on two CPU cores. It is trained to be right about
+real model to run that is small enough to commit and fast on two CPU cores. It was trained to be right about
 the {d['common_words']:,} most common words of its corpora: asked "What does X mean?" or "Define X." about
-one of them, it answers `X (part of speech): definition.` and stops; its definitions score a mean token F1 of
+one of them, it answers in the format `X (part of speech): definition.` {_pct(never['in_format'])} of the time and
+stops on its own {_pct(never['stopped_on_im_end'])} of the time; its definitions score a mean token F1 of
 {never['gloss_f1']:.2f} against WordNet's closest definition for common words it was never asked about in
-fine-tuning, {asked['gloss_f1']:.2f} for those it was. About any other word it answers in the same format,
-but the definition is mostly invented: it has {m['parameters'] / 1e6:.1f} M parameters and could not
-memorise a dictionary.
+fine-tuning, {asked['gloss_f1']:.2f} for those it was, and {b['rare_heldout']['gloss_f1']:.2f} for rare words it never
+saw defined. The F1 counts every word, "a", "of" and "the" included, so that last figure is roughly what the
+shape of a definition earns alone: at {m['parameters'] / 1e6:.1f} M parameters the model learned the format and
+some common words' senses, but mostly writes a fluent, wrong definition.
 
 {note}
 
