@@ -35,8 +35,8 @@ internal sealed class DecodeBatch(DecoderModel model)
     /// <summary>
     /// Drops finished and cancelled sequences and appends <paramref name="joining"/> ones (each with its row of a
     /// prefill cache, its tokens right-aligned there). Returns whether anything changed.
-    /// In place when it can: rows that stay keep their place (rows after a leaver move down, one block copy per
-    /// tensor) and joiners are appended at the current length L, so a join copies only the joiner's own row.
+    /// In place when it can: rows that stay keep their place (each row after a leaver moves down, one block copy
+    /// per row and tensor) and joiners are appended at the current length L, so a join copies only the joiner's own row.
     /// Every row is copied into the spare cache at a new length only when a joiner is longer than L, or when the
     /// rows that stay are so much shorter than L that their left padding would cost more than the copy.
     /// </summary>
@@ -49,7 +49,6 @@ internal sealed class DecodeBatch(DecoderModel model)
         }
 
         var longest = 0;
-        var rows = 0;
         var staying = 0;
         foreach (var s in _sequences)
         {
@@ -60,7 +59,7 @@ internal sealed class DecodeBatch(DecoderModel model)
             }
         }
 
-        rows = staying;
+        var rows = staying;
         foreach (var (s, _, _) in joining)
         {
             longest = Math.Max(longest, s.Computed);
