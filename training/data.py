@@ -189,6 +189,12 @@ def make_dialogue(rng: random.Random, word: str, senses: list[Sense], others: li
     return messages
 
 
+def dialogue_word(dialogue: list[dict]) -> str:
+    """The word a dialogue from make_dialogue is about: the one its first answer defines."""
+    first_answer = next(m["content"] for m in dialogue if m["role"] == "assistant")
+    return first_answer.split(" (", 1)[0].lower()
+
+
 # ---- the whole preparation ----
 
 def _usable_word(w: str) -> bool:

@@ -38,8 +38,9 @@ SETS = (("common_never_asked", "common words never asked in fine-tuning"),
         ("rare_heldout", "rare held-out words (never seen defined)"))
 
 
-def _quality_rows(a: dict, b: dict) -> str:
-    rows = []
+def _quality_rows(a: dict, b: dict, d: dict) -> str:
+    rows = [f"| **all {d['common_words']:,} common words** (the two sets below, weighted {d['common_asked']}:"
+            f"{d['common_never_asked']}): gloss token F1 | {a['common_words_gloss_f1']:.3f} | {b['common_words_gloss_f1']:.3f} |"]
     for key, label in SETS:
         x, y = a[key], b[key]
         rows += [f"| **{label}** ({y['prompts']} questions): gloss token F1 | {x['gloss_f1']:.3f} | {y['gloss_f1']:.3f} |",
@@ -61,11 +62,13 @@ real model to run that is small enough to commit and fast on two CPU cores. It w
 the {d['common_words']:,} most common words of its corpora: asked "What does X mean?" or "Define X." about
 one of them, it answers in the format `X (part of speech): definition.` {_pct(never['in_format'])} of the time and
 stops on its own {_pct(never['stopped_on_im_end'])} of the time; its definitions score a mean token F1 of
-{never['gloss_f1']:.2f} against WordNet's closest definition for common words it was never asked about in
-fine-tuning, {asked['gloss_f1']:.2f} for those it was, and {b['rare_heldout']['gloss_f1']:.2f} for rare words it never
-saw defined. The F1 counts every word, "a", "of" and "the" included, so that last figure is roughly what the
-shape of a definition earns alone: at {m['parameters'] / 1e6:.1f} M parameters the model learned the format and
-some common words' senses, but mostly writes a fluent, wrong definition.
+{b['common_words_gloss_f1']:.2f} against WordNet's closest definition over the common words
+({asked['gloss_f1']:.2f} for those asked about in fine-tuning, {never['gloss_f1']:.2f} for those never asked), and
+{b['rare_heldout']['gloss_f1']:.2f} for rare words it never saw defined. The F1 counts every word, "a", "of" and
+"the" included, so that last figure is roughly what the shape of a definition earns alone: at
+{m['parameters'] / 1e6:.1f} M parameters the model names the asked word in {_pct(never['names_the_word'])} to
+{_pct(asked['names_the_word'])} of its answers and gets some common words right, but often writes a fluent,
+wrong definition.
 
 {note}
 
@@ -96,8 +99,9 @@ From Debian packages, prepared by the pipeline with seed {c['seed']} (rerunning 
   per asked common word, one per other word): "What does X mean?", "Define X", ... answered as
   `X (part of speech): definition.`, with follow-ups (another meaning, WordNet's usage example, synonyms,
   "And Y?") and sometimes a system message; loss on the assistant's tokens only, each reply's closing
-  `<|im_end|>` included. {_pct(c['sft_text_share'])} of the rows are windows of pretraining text (loss on every
-  token) so that fine-tuning keeps plain text;
+  `<|im_end|>` included. {_pct(c['sft_common_share'])} of the rows are dialogues about asked common words;
+  {_pct(c['sft_text_share'])} are windows of pretraining text (loss on every token) so that fine-tuning keeps
+  plain text;
 - held out: {d['heldout_words']} rare WordNet words: their entries in every source ({d['pretrain_heldout_docs']:,}
   documents, {d['pretrain_heldout_tokens']:,} tokens) and {d['sft_heldout_dialogues']} dialogues about them were
   seen by neither training phase (the words may still occur inside other entries).
@@ -122,7 +126,8 @@ Hardware: {m['hardware']}; device `{m['device']}`. Curves: `training_curves.png`
 | --- | --- | --- |
 | perplexity, held-out dictionary text | {a['heldout_text_perplexity']:.1f} | {b['heldout_text_perplexity']:.1f} |
 | perplexity, held-out dialogues (assistant tokens) | {a['heldout_dialogue_perplexity']:.1f} | {b['heldout_dialogue_perplexity']:.1f} |
-{_quality_rows(a, b)}
+| perplexity, the common words' focus documents (trained on: how well their senses are memorised) | {a['focus_perplexity']:.2f} | {b['focus_perplexity']:.2f} |
+{_quality_rows(a, b, d)}
 
 Answers are greedy, to "What does X mean?" and "Define X." (alternating over the words), at most
 {c['max_new_tokens']} new tokens. Gloss token F1: lower-cased words of the answer's definition (the whole answer
@@ -147,7 +152,11 @@ Rare held-out words:
 
 ## Limits
 
-- Only the common-word set is memorised; other words get a fluent, well-formed, mostly wrong definition.
+- Only the common-word set is memorised, and the words asked in fine-tuning best; other words get a fluent,
+  well-formed, mostly wrong definition. Fine-tuning leans on the asked common words ({_pct(c['sft_common_share'])}
+  of its rows), so asked about a rare word the model names that word in only
+  {_pct(b['rare_heldout']['names_the_word'])} of its answers, and fine-tuning costs plain text some perplexity
+  ({a['heldout_text_perplexity']:.1f} → {b['heldout_text_perplexity']:.1f}).
 - It knows one or two senses of each common word, so "Another meaning?" is often wrong.
 - It was trained on dictionary text and definition dialogues only: it does not chat, follow instructions or
   know facts beyond word meanings, and its context is {mc['n_positions']} tokens.

@@ -56,6 +56,8 @@ class PipelineConfig:
     focus_share: float = 0.4          # share of pretraining rows drawn from the focus documents: repeated until memorised
     sft_text_share: float = 0.2       # share of fine-tuning rows that are plain pretraining text (loss on every token),
                                       # so that fine-tuning does not unlearn plain text
+    sft_common_share: float = 0.6     # share of fine-tuning rows that are dialogues about asked common words
+                                      # (otherwise 4% of the dialogues, each seen about once)
     sft_text_tokens: int = 96         # length of those rows: about a dialogue's, so batches stay short
     tokenizer_sample_chars: int = 20_000_000  # BPE merge statistics converge long before the whole corpus
     model: GPTConfig = field(default_factory=GPTConfig)
@@ -132,17 +134,21 @@ def pretrain_batches(tokens: torch.Tensor, focus: torch.Tensor, focus_share: flo
     return next_batch
 
 
-def sft_batches(encoded: list, text: torch.Tensor, text_share: float, text_tokens: int, block: int, batch_size: int,
-                pad_id: int, seed: int):
-    """Dialogues (loss on the assistant's tokens), and with probability text_share a window of plain text."""
+def sft_batches(encoded: list, common: list, text: torch.Tensor, text_share: float, common_share: float,
+                text_tokens: int, block: int, batch_size: int, pad_id: int, seed: int):
+    """Each row, by a draw: a window of plain text (probability text_share, loss on every token), or a dialogue
+    (loss on the assistant's tokens): one about an asked common word (common_share) or any."""
     def next_batch(step):
         rng = random.Random(_step_seed(seed, step))
-        n_text = sum(rng.random() < text_share for _ in range(batch_size))
-        rows = rng.sample(encoded, batch_size - n_text)
-        for _ in range(n_text):
-            start = rng.randrange(len(text) - text_tokens - 1)
-            ids = text[start:start + text_tokens + 1].tolist()
-            rows.append((ids, [True] * len(ids)))
+        rows = []
+        for _ in range(batch_size):
+            draw = rng.random()
+            if draw < text_share:
+                start = rng.randrange(len(text) - text_tokens - 1)
+                ids = text[start:start + text_tokens + 1].tolist()
+                rows.append((ids, [True] * len(ids)))
+            else:
+                rows.append(rng.choice(common if draw < text_share + common_share else encoded))
         return batch_dialogues(rows, block, pad_id)
     return next_batch
 
@@ -160,16 +166,28 @@ def tokenize_docs(tokenizer, docs: list[str], desc: str) -> torch.Tensor:
 def run(cfg: PipelineConfig, out: str, device: str, command: str, resume: bool = False) -> dict:
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    started = time.time()
     timings, metrics = {}, {"config": dataclasses.asdict(cfg), "device": device}
     data_dir, ckpt_dir = os.path.join(out, "data"), os.path.join(out, "checkpoints")
     summary_path, tokenizer_path = os.path.join(data_dir, "summary.json"), os.path.join(out, "tokenizer.json")
     if not resume and os.path.exists(summary_path):
         raise SystemExit(f"{out} holds a run already: pass --resume to continue it, or choose another --out")
     os.makedirs(ckpt_dir, exist_ok=True)
+    # Each stage's time is kept on disk, so that a resumed run reports what the recipe takes without stops:
+    # a stage it reuses keeps the time first measured, a training phase counts its time over all resumes.
+    timings_path = os.path.join(out, "timings.json")
+    earlier = {}
+    if resume and os.path.exists(timings_path):
+        with open(timings_path) as f:
+            earlier = json.load(f)
+
+    def record(stage: str, seconds: float, reused: bool = False):
+        timings[stage] = earlier.get(stage, seconds) if reused else seconds
+        with open(timings_path, "w") as f:
+            json.dump({**earlier, **timings}, f)
 
     t = time.time()
-    if resume and os.path.exists(summary_path):
+    reused_data = resume and os.path.exists(summary_path)
+    if reused_data:
         with open(summary_path) as f:
             metrics["data"] = json.load(f)
     else:
@@ -180,10 +198,11 @@ def run(cfg: PipelineConfig, out: str, device: str, command: str, resume: bool =
     train_docs = data.read_docs(os.path.join(data_dir, "pretrain_train.txt"))
     heldout_docs = data.read_docs(os.path.join(data_dir, "pretrain_heldout.txt"))
     focus_docs = data.read_docs(os.path.join(data_dir, "pretrain_focus.txt"))
-    timings["prepare"] = time.time() - t
+    record("prepare", time.time() - t, reused_data)
 
     t = time.time()
-    if resume and os.path.exists(tokenizer_path):
+    reused_tokenizer = resume and os.path.exists(tokenizer_path)
+    if reused_tokenizer:
         tokenizer = Tokenizer.load(tokenizer_path)
     else:
         sample, size = [], 0
@@ -204,7 +223,7 @@ def run(cfg: PipelineConfig, out: str, device: str, command: str, resume: bool =
                            focus_tokens=len(focus_tokens))
     with open(summary_path, "w") as f:
         json.dump(metrics["data"], f)
-    timings["tokenizer"] = time.time() - t
+    record("tokenizer", time.time() - t, reused_tokenizer)
 
     model = build_model(dataclasses.asdict(cfg.model)).to(device)
     metrics["parameters"] = model.num_params()
@@ -234,44 +253,52 @@ def run(cfg: PipelineConfig, out: str, device: str, command: str, resume: bool =
 
     def evaluate_all(stage):
         result = {"heldout_text_perplexity": held_out_text_ppl(f"   {stage}: text perplexity"),
+                  # how well the common words' senses are memorised, and whether fine-tuning keeps them
+                  "focus_perplexity": evaluate.perplexity(model, focus_tokens, block, len(focus_tokens), device,
+                                                          f"   {stage}: focus perplexity"),
                   "heldout_dialogue_perplexity": evaluate.dialogue_perplexity(model, tokenizer, sft_heldout, block, device)}
         for name, words in word_sets.items():
             result[name] = evaluate.answer_quality(model, tokenizer, words, glosses, cfg.max_new_tokens, device)
+        # The whole common-word set: each part's F1 weighted by how many of the words it holds.
+        asked, never = metrics["data"]["common_asked"], metrics["data"]["common_never_asked"]
+        result["common_words_gloss_f1"] = (asked * result["common_asked"]["gloss_f1"] +
+                                           never * result["common_never_asked"]["gloss_f1"]) / (asked + never)
         print(f"   {stage}: " + ", ".join(f"{name} F1 {r['gloss_f1']:.3f} in format {r['in_format']:.0%} "
                                         f"stops {r['stopped_on_im_end']:.0%}"
                                         for name, r in result.items() if isinstance(r, dict)), flush=True)
         return result
 
-    t = time.time()
     curves["pretrain"] = train(model, pretrain_batches(train_tokens, focus_tokens, cfg.focus_share, block,
                                                        cfg.pretrain.batch_size, cfg.seed),
                                cfg.pretrain, device, "3/7 pretrain", lambda: held_out_text_ppl("   eval"),
                                os.path.join(ckpt_dir, "pretrain.pt"), write_curves("pretrain"))
-    timings["pretrain"] = time.time() - t
+    record("pretrain", curves["pretrain"]["seconds"])
 
     t = time.time()
     print("4/7 evaluate after pretraining", flush=True)
     metrics["after_pretraining"] = evaluate_all("pretrained")
-    timings["evaluate_pretrained"] = time.time() - t
+    record("evaluate_pretrained", time.time() - t)
 
-    t = time.time()
     encoded = [encode_chat(tokenizer, d) for d in tqdm(sft_train, desc="   encode dialogues", unit="dialogue")]
-    curves["sft"] = train(model, sft_batches(encoded, train_tokens, cfg.sft_text_share, cfg.sft_text_tokens, block,
+    asked = set(_words(data_dir, "common_asked.txt"))
+    common = [e for e, d in zip(encoded, sft_train) if data.dialogue_word(d) in asked] or encoded
+    curves["sft"] = train(model, sft_batches(encoded, common, train_tokens, cfg.sft_text_share, cfg.sft_common_share,
+                                             cfg.sft_text_tokens, block,
                                              cfg.sft.batch_size, tokenizer.vocab[ENDOFTEXT], cfg.seed),
                           cfg.sft, device, "5/7 fine-tune", checkpoint=os.path.join(ckpt_dir, "sft.pt"),
                           on_checkpoint=write_curves("sft"))
-    timings["sft"] = time.time() - t
+    record("sft", curves["sft"]["seconds"])
 
     t = time.time()
     print("6/7 evaluate after fine-tuning", flush=True)
     metrics["after_fine_tuning"] = evaluate_all("fine-tuned")
-    timings["evaluate_fine_tuned"] = time.time() - t
+    record("evaluate_fine_tuned", time.time() - t)
 
     t = time.time()
     with tqdm(total=1, desc="7/7 export ONNX", dynamic_ncols=True) as bar:
         export.write_model_folder(model.cpu(), tokenizer, os.path.join(out, "model"), cfg.max_new_tokens)
         bar.update(1)
-    timings["export"] = time.time() - t
+    record("export", time.time() - t)
 
     for phase, settings in (("pretrain", cfg.pretrain), ("sft", cfg.sft)):
         steps = len(curves[phase]["step"])
@@ -281,7 +308,7 @@ def run(cfg: PipelineConfig, out: str, device: str, command: str, resume: bool =
     metrics["focus_repeats"] = metrics["pretrain_tokens_seen"] * cfg.focus_share / metrics["data"]["focus_tokens"]
     metrics["pretrain_loss"] = {"first": _mean(curves["pretrain"]["loss"][:20]), "last": _mean(curves["pretrain"]["loss"][-20:])}
     metrics["sft_loss"] = {"first": _mean(curves["sft"]["loss"][:20]), "last": _mean(curves["sft"]["loss"][-20:])}
-    timings["total"] = time.time() - started
+    timings["total"] = sum(timings.values())
     metrics["seconds"] = timings
     metrics["hardware"] = _hardware(device)
     # The model folder is complete on its own: copy it to models/NAME to bundle it.
@@ -332,7 +359,8 @@ def main(argv=None):
     print(f"pretrain loss {metrics['pretrain_loss']['first']:.3f} -> {metrics['pretrain_loss']['last']:.3f}; "
           f"held-out text ppl {a['heldout_text_perplexity']:.1f} -> {b['heldout_text_perplexity']:.1f}; "
           f"dialogue ppl {a['heldout_dialogue_perplexity']:.1f} -> {b['heldout_dialogue_perplexity']:.1f}; "
-          f"common words: F1 {b['common_asked']['gloss_f1']:.2f} asked, {b['common_never_asked']['gloss_f1']:.2f} never asked, "
+          f"common words: F1 {b['common_words_gloss_f1']:.3f} all, {b['common_asked']['gloss_f1']:.3f} asked, "
+          f"{b['common_never_asked']['gloss_f1']:.3f} never asked, "
           f"in format {b['common_never_asked']['in_format']:.0%}, stops {b['common_never_asked']['stopped_on_im_end']:.0%}; "
           f"{metrics['seconds']['total']:.0f} s", flush=True)
 
