@@ -260,9 +260,9 @@ def run(cfg: PipelineConfig, out: str, device: str, command: str, resume: bool =
         for name, words in word_sets.items():
             result[name] = evaluate.answer_quality(model, tokenizer, words, glosses, cfg.max_new_tokens, device)
         # The whole common-word set: each part's F1 weighted by how many of the words it holds.
-        asked, never = metrics["data"]["common_asked"], metrics["data"]["common_never_asked"]
-        result["common_words_gloss_f1"] = (asked * result["common_asked"]["gloss_f1"] +
-                                           never * result["common_never_asked"]["gloss_f1"]) / (asked + never)
+        n_asked, n_never = metrics["data"]["common_asked"], metrics["data"]["common_never_asked"]
+        result["common_words_gloss_f1"] = (n_asked * result["common_asked"]["gloss_f1"] +
+                                           n_never * result["common_never_asked"]["gloss_f1"]) / (n_asked + n_never)
         print(f"   {stage}: " + ", ".join(f"{name} F1 {r['gloss_f1']:.3f} in format {r['in_format']:.0%} "
                                         f"stops {r['stopped_on_im_end']:.0%}"
                                         for name, r in result.items() if isinstance(r, dict)), flush=True)
@@ -280,8 +280,8 @@ def run(cfg: PipelineConfig, out: str, device: str, command: str, resume: bool =
     record("evaluate_pretrained", time.time() - t)
 
     encoded = [encode_chat(tokenizer, d) for d in tqdm(sft_train, desc="   encode dialogues", unit="dialogue")]
-    asked = set(_words(data_dir, "common_asked.txt"))
-    common = [e for e, d in zip(encoded, sft_train) if data.dialogue_word(d) in asked] or encoded
+    asked_words = set(_words(data_dir, "common_asked.txt"))
+    common = [e for e, d in zip(encoded, sft_train) if data.dialogue_word(d) in asked_words] or encoded
     curves["sft"] = train(model, sft_batches(encoded, common, train_tokens, cfg.sft_text_share, cfg.sft_common_share,
                                              cfg.sft_text_tokens, block,
                                              cfg.sft.batch_size, tokenizer.vocab[ENDOFTEXT], cfg.seed),
