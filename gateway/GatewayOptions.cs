@@ -6,6 +6,9 @@ public sealed record GatewayOptions
     /// <summary>The one model this node serves; requests naming another model get 404 model_not_found.</summary>
     public required string ModelId { get; init; }
 
+    /// <summary>When the model was loaded (or, on a front silo, when the node started): /v1/models' <c>created</c>.</summary>
+    public long ModelCreatedUnixSeconds { get; init; }
+
     /// <summary>API keys accepted as <c>Authorization: Bearer KEY</c>. None here and no <see cref="KeysFile"/>: open access.</summary>
     public IReadOnlyList<string> ApiKeys { get; init; } = [];
 

@@ -1,18 +1,22 @@
 using ChatCluster.Conversations;
 using ChatCluster.Gateway;
+using ChatCluster.Grains.Inference;
 using ChatCluster.Inference;
 using ChatCluster.Inference.Model;
 using ChatCluster.Inference.Scheduling;
+using ChatCluster.InferenceGrains;
 using ChatCluster.Silo.Hosting;
+using ChatCluster.Silo.Routing;
 using ChatCluster.Silo.Telemetry;
 using Orleans.Dashboard;
 
 namespace ChatCluster.Silo;
 
 /// <summary>
-/// Composes a node: the model (loaded before the node listens, so /healthz answering means it serves), an
-/// Orleans silo hosting the conversation grains (<see cref="ClusterConfiguration"/>), the gateway, and
-/// telemetry, in one ASP.NET Core app.
+/// Composes a node for its role (<see cref="SiloRole"/>): engines (loaded before the node listens, so /healthz
+/// answering means they serve) and their inference grains; the gateway with conversation grains and the
+/// router that sends their turns to engines anywhere in the cluster; an Orleans silo
+/// (<see cref="ClusterConfiguration"/>) and telemetry, in one ASP.NET Core app.
 /// </summary>
 public static class SiloHost
 {
@@ -32,26 +36,93 @@ public static class SiloHost
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error); // its ServerGC advice does not apply to a node that also runs inference
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainSeconds + 15));
 
-        // One engine per model per device on each silo: a DI singleton, the only object Orleans guarantees is node-local.
-        var engine = InferenceEngine.Load(options.Model, ExecutionDevice.Parse(options.Device), new SchedulerOptions
-        {
-            MaxBatchRows = options.MaxBatch,
-            MaxQueuedRequests = options.MaxQueue,
-            PrefixCacheBytes = options.PrefixCacheMiB * 1024L * 1024,
-        });
-        builder.Services.AddSingleton(engine);
+        // A front silo touches no engine type: it loads neither the model nor the ONNX Runtime library.
+        var engines = options.Role.HostsEngines() ? LoadEngines(options) : null;
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(new ConversationLimits { MaxMessages = options.MaxConversationMessages, MaxBytes = options.MaxConversationBytes });
         builder.UseOrleans(silo =>
         {
-            ClusterConfiguration.Configure(silo, options);
+            ClusterConfiguration.Configure(silo, options, engines?.Devices);
             silo.AddDashboard();
         });
 
-        builder.Services.AddChatGateway(new GatewayOptions
+        if (engines is not null)
         {
-            ModelId = engine.Info.Id,
+            builder.Services.AddSingleton(engines);
+            builder.Services.AddSingleton<CallerWatch>();
+            builder.Services.AddHostedService(sp => new EngineDrain(engines, TimeSpan.FromSeconds(options.DrainSeconds), sp.GetRequiredService<ILogger<EngineDrain>>()));
+        }
+
+        if (options.Role.HostsGateway())
+        {
+            AddGateway(builder, options, engines);
+        }
+
+        builder.AddChatClusterTelemetry();
+
+        var app = builder.Build();
+        if (options.Role.HostsGateway())
+        {
+            app.MapChatGateway();
+        }
+
+        app.MapGet("/healthz", Healthz(app.Services, options.Role));
+        app.MapChatClusterMetrics();
+        app.MapOrleansDashboard(routePrefix: DashboardPath);
+        if (engines is not null)
+        {
+            app.Lifetime.ApplicationStopped.Register(engines.Dispose);
+        }
+
+        return Task.FromResult(app);
+    }
+
+    /// <summary>One engine per device of --device, all of the same model.</summary>
+    private static LocalEngines LoadEngines(SiloOptions options)
+    {
+        var loaded = new List<(string, InferenceEngine)>();
+        try
+        {
+            foreach (var name in SiloRoles.ParseDevices(options.Device))
+            {
+                var device = ExecutionDevice.Parse(name);
+                loaded.Add((device.Name, InferenceEngine.Load(options.Model, device, new SchedulerOptions
+                {
+                    MaxBatchRows = options.MaxBatch,
+                    MaxQueuedRequests = options.MaxQueue,
+                    PrefixCacheBytes = options.PrefixCacheMiB * 1024L * 1024,
+                })));
+            }
+
+            return new LocalEngines(loaded);
+        }
+        catch
+        {
+            new LocalEngines(loaded).Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The gateway, conversation grains' services, and the router they share.</summary>
+    private static void AddGateway(WebApplicationBuilder builder, SiloOptions options, LocalEngines? engines)
+    {
+        var services = builder.Services;
+        services.AddSingleton(new ConversationLimits { MaxMessages = options.MaxConversationMessages, MaxBytes = options.MaxConversationBytes });
+        services.AddSingleton(new RoutingOptions { Random = options.Routing == "random" });
+        services.AddSingleton<EngineCatalog>();
+        services.AddHostedService(sp => sp.GetRequiredService<EngineCatalog>());
+        services.AddSingleton<IEngineRouter, CacheAwareRouter>();
+        services.AddSingleton(sp => new InferenceClient(
+            sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IEngineRouter>(), sp.GetRequiredService<ILocalSiloDetails>().SiloAddress));
+
+        // The served model's name: the local engine's, or on a front silo the --model folder's (only its config
+        // is read). Every silo of a cluster is given the same --model.
+        var info = engines?.All.First().Info;
+        services.AddChatGateway(new GatewayOptions
+        {
+            ModelId = info?.Id ?? ModelConfig.Load(options.Model).Id,
+            ModelCreatedUnixSeconds = info?.CreatedUnixSeconds ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
             ApiKeys = options.ApiKeys,
             KeysFile = options.KeysFile,
             AllowedOrigins = options.AllowedOrigins,
@@ -60,16 +131,22 @@ public static class SiloHost
             MaxBeamWidth = Math.Min(Inference.Sampling.SamplingLimits.MaxBeamWidth, options.MaxBatch),
             KeyProtectedPaths = [TelemetryServiceCollectionExtensions.MetricsPath, DashboardPath],
         });
-        builder.AddChatClusterTelemetry();
-
-        var app = builder.Build();
-        app.MapChatGateway();
-        app.MapGet("/healthz", static () => Results.Text("ok"));
-        app.MapChatClusterMetrics();
-        app.MapOrleansDashboard(routePrefix: DashboardPath);
-        app.Lifetime.ApplicationStopped.Register(engine.Dispose);
-        return Task.FromResult(app);
     }
+
+    /// <summary>
+    /// 200 once the node serves: engines are loaded before the app starts, and a node with a gateway also waits
+    /// until its router knows an engine (its own or another silo's), so a load balancer sends no request that
+    /// could only get "no engine".
+    /// </summary>
+    private static Delegate Healthz(IServiceProvider services, SiloRole role) => () =>
+    {
+        if (role.HostsGateway() && services.GetRequiredService<IEngineRouter>().Models.Count == 0)
+        {
+            return Results.Text("no inference engine is known yet", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        return Results.Text("ok");
+    };
 
     private static void Validate(SiloOptions options)
     {
@@ -106,6 +183,21 @@ public static class SiloHost
         if (string.IsNullOrWhiteSpace(options.ClusterId))
         {
             throw new ArgumentException("--cluster-id must not be empty.");
+        }
+
+        if (options.Role != SiloRole.All && options.Redis is null)
+        {
+            throw new ArgumentException($"--role {options.Role.Name()} needs --redis: a front silo and an inference silo only serve together, in one cluster.");
+        }
+
+        if (options.Routing is not ("cache" or "random"))
+        {
+            throw new ArgumentException($"--routing '{options.Routing}' is not a policy: expected cache or random.");
+        }
+
+        if (options.DrainSeconds < 0)
+        {
+            throw new ArgumentException("--drain-seconds must be 0 or more.");
         }
     }
 }

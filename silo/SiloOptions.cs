@@ -47,7 +47,20 @@ public sealed record SiloOptions
 
     public IReadOnlyList<string> AllowedOrigins { get; init; } = [];
 
+    /// <summary>What this silo hosts: everything (one node), the front (gateway, conversations), or engines.</summary>
+    public Hosting.SiloRole Role { get; init; } = Hosting.SiloRole.All;
+
+    /// <summary>One engine per listed device: <c>cpu</c>, or <c>cuda:0,cuda:1</c> (ignored by a front silo).</summary>
     public string Device { get; init; } = "cpu";
+
+    /// <summary>
+    /// How turns pick an engine: <c>cache</c> (the default policy, Routing/CacheAwareRouter) or <c>random</c>
+    /// (routing off: the baseline the bench compares against).
+    /// </summary>
+    public string Routing { get; init; } = "cache";
+
+    /// <summary>On SIGTERM, how long running generations may take to finish before the silo leaves anyway.</summary>
+    public int DrainSeconds { get; init; } = 20;
 
     /// <summary>Rows decoded together at most (sequences, or beams); the scheduler's batch size.</summary>
     public int MaxBatch { get; init; } = 32;

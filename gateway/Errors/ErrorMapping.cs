@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ChatCluster.Grains;
+using ChatCluster.Grains.Inference;
 using ChatCluster.Inference;
 using Microsoft.AspNetCore.Http;
 using Orleans.Runtime;
@@ -31,6 +32,9 @@ public static class ErrorMapping
         BadHttpRequestException bad when bad.StatusCode == StatusCodes.Status413PayloadTooLarge =>
             ApiError.TooLarge(bad.Message),
         BadHttpRequestException bad => new ApiError(bad.StatusCode, bad.Message, "invalid_request_error"),
+        NoEngineException noEngine => ApiError.Unavailable(noEngine.Message, UnavailableRetryAfterSeconds),
+        EngineUnavailableException engine => ApiError.Unavailable(
+            $"No inference engine could take the request ({engine.Message}); retry shortly.", UnavailableRetryAfterSeconds),
         _ when IsStorageUnavailable(exception) => ApiError.Unavailable(
             "The conversation store (Redis) is unavailable; retry shortly.", UnavailableRetryAfterSeconds),
         _ when IsClusterUnavailable(exception) => ApiError.Unavailable(
@@ -39,15 +43,8 @@ public static class ErrorMapping
             "The server failed to handle the request; the failure is in its log.", "server_error"),
     };
 
-    /// <summary>
-    /// A failure of the cluster rather than of the request, which the same call soon after gets past: a silo
-    /// that died or was unreachable (until it is declared dead and its grains move), a call that timed out, a
-    /// streamed reply whose silo went away, a stale activation's write refused by its ETag (it deactivates; the
-    /// next call reads the stored truth). Worth retrying inside the server.
-    /// </summary>
-    public static bool IsClusterUnavailable(Exception exception) => AnyInChain(exception, static e =>
-        e is OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException or TimeoutException
-            or InconsistentStateException or EnumerationAbortedException);
+    /// <summary>A failure of the cluster rather than of the request (<see cref="ClusterFaults.IsUnavailable"/>): worth retrying inside the server.</summary>
+    public static bool IsClusterUnavailable(Exception exception) => ClusterFaults.IsUnavailable(exception);
 
     /// <summary>
     /// Redis, where conversations live, did not answer. Not retried inside the server: the Redis client already

@@ -17,6 +17,8 @@ internal sealed class UsageTally
 
     public int DroppedMessages { get; private set; }
 
+    public int CachedTokens { get; private set; }
+
     /// <summary>Records <paramref name="delta"/> if it ends its choice, and returns OpenAI's name of the reason.</summary>
     public string? Finish(ChatDelta delta)
     {
@@ -27,6 +29,7 @@ internal sealed class UsageTally
 
         PromptTokens = delta.PromptTokens;
         DroppedMessages = delta.DroppedMessages;
+        CachedTokens = delta.CachedTokens;
         CompletionTokens += delta.CompletionTokens;
         return finish switch
         {
@@ -45,6 +48,9 @@ internal sealed class UsageTally
         json.WriteNumber("prompt_tokens", PromptTokens);
         json.WriteNumber("completion_tokens", CompletionTokens);
         json.WriteNumber("total_tokens", PromptTokens + CompletionTokens);
+        json.WriteStartObject("prompt_tokens_details");
+        json.WriteNumber("cached_tokens", CachedTokens);
+        json.WriteEndObject();
         json.WriteEndObject();
     }
 }

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using ChatCluster.Grains;
+using ChatCluster.Grains.Inference;
 using ChatCluster.Inference;
 using Orleans.Placement;
 using Orleans.Storage;
@@ -9,9 +10,10 @@ using Orleans.Storage;
 namespace ChatCluster.Conversations;
 
 /// <summary>
-/// One conversation (key: its id). Each turn sends the whole history to this silo's inference engine, which
-/// formats it with the chat template and drops the oldest turns if it does not fit the context window
-/// (<see cref="ChatDelta.DroppedMessages"/> tells the caller). The turn is committed (user message and reply
+/// One conversation (key: its id). Each turn sends the whole history to an inference engine chosen by the
+/// router (<see cref="IEngineRouter"/>): the engine that served its last turn and so holds its KV cache, if it
+/// can take it. The engine formats the history with the chat template and drops the oldest turns if it does not
+/// fit the context window (<see cref="ChatDelta.DroppedMessages"/> tells the caller). The turn is committed (user message and reply
 /// together, written to storage) when the reply's final event arrives and before it is passed on, so a reply
 /// the caller saw finish is durable; a turn that ends any other way stores nothing.
 /// <para>
@@ -25,7 +27,7 @@ namespace ChatCluster.Conversations;
 [PreferLocalPlacement]
 public sealed partial class ConversationGrain(
     [PersistentState("conversation", ConversationStorage.Name)] IPersistentState<ConversationState> state,
-    InferenceEngine engine,
+    InferenceClient inference,
     ConversationLimits limits,
     TimeProvider time,
     ILogger<ConversationGrain> logger) : Grain, IConversationGrain
@@ -89,7 +91,8 @@ public sealed partial class ConversationGrain(
                 TruncateOldest = true,
             };
             var reply = new StringBuilder();
-            await foreach (var delta in engine.ChatAsync(request, cancellationToken))
+            var servedBy = conversation.CacheEngine;
+            await foreach (var delta in inference.ChatAsync(request, new RouteHint(CacheEngine: conversation.CacheEngine), route => servedBy = route.Engine, cancellationToken))
             {
                 // The conversation keeps the first choice; beam search's other choices only stream through.
                 if (delta.Index == 0)
@@ -100,6 +103,7 @@ public sealed partial class ConversationGrain(
                         await CommitAsync(conversation with
                         {
                             Messages = [.. conversation.Messages, question, new ChatMessage(ChatMessage.Assistant, reply.ToString())],
+                            CacheEngine = servedBy,
                         });
                         TurnCommitted(logger, Id, delta.PromptTokens, delta.CompletionTokens, delta.Finish.Value);
                     }

@@ -26,4 +26,11 @@ public sealed record ConversationState
     public IReadOnlyList<ChatMessage> Messages { get; init; } = [];
 
     public long CreatedUnixSeconds { get; init; }
+
+    /// <summary>
+    /// The engine (its grain key) that served the last committed turn and so holds this conversation's KV cache:
+    /// the router sends the next turn there. Stored with the turn, so the affinity survives the conversation
+    /// moving to another silo; an engine that is gone by then is simply not chosen.
+    /// </summary>
+    public string? CacheEngine { get; init; }
 }

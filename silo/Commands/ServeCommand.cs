@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ChatCluster.Silo.Hosting;
 
 namespace ChatCluster.Silo.Commands;
 
@@ -22,7 +23,10 @@ internal static class ServeCommand
     private static readonly Option<string[]> ApiKeys = new("--api-key") { Description = "An accepted API key (repeatable). None: open access, for local use.", HelpName = "KEY" };
     private static readonly Option<string> KeysFile = new("--keys-file") { Description = "A file of API keys, one per line.", HelpName = "FILE" };
     private static readonly Option<string[]> CorsOrigins = new("--cors-origin") { Description = "A browser origin allowed to call the API (repeatable).", HelpName = "ORIGIN" };
-    private static readonly Option<string> Device = new("--device") { Description = "cpu or cuda.", DefaultValueFactory = _ => Defaults.Device };
+    private static readonly Option<string> Role = new("--role") { Description = "all (one node), front (gateway and conversations, no model) or inference (engines only).", DefaultValueFactory = _ => Defaults.Role.Name(), HelpName = "all|front|inference" };
+    private static readonly Option<string> Device = new("--device") { Description = "The engines' devices: cpu, cuda, or a list such as cuda:0,cuda:1 (one engine each).", DefaultValueFactory = _ => Defaults.Device, HelpName = "LIST" };
+    private static readonly Option<string> Routing = new("--routing") { Description = "cache (to the engine holding a conversation's cache, else the least loaded) or random.", DefaultValueFactory = _ => Defaults.Routing, HelpName = "cache|random" };
+    private static readonly Option<int> DrainSeconds = new("--drain-seconds") { Description = "On SIGTERM, how long running generations may take to finish.", DefaultValueFactory = _ => Defaults.DrainSeconds, HelpName = "N" };
     private static readonly Option<int> MaxBatch = new("--max-batch") { Description = "Most sequences (or beams) decoded together in one model step.", DefaultValueFactory = _ => Defaults.MaxBatch };
     private static readonly Option<int> MaxQueue = new("--max-queue") { Description = "Requests that may wait for a batch row; beyond it callers get 429.", DefaultValueFactory = _ => Defaults.MaxQueue };
     private static readonly Option<int> PrefixCacheMiB = new("--prefix-cache-mb") { Description = "Memory (MiB) for conversations' KV caches kept between turns.", DefaultValueFactory = _ => Defaults.PrefixCacheMiB };
@@ -34,7 +38,7 @@ internal static class ServeCommand
 
     private static readonly Option[] All =
     [
-        Urls, Model, Redis, ClusterId, SiloPort, GatewayPort, Advertise, Kubernetes, TlsCertificate, ApiKeys, KeysFile, CorsOrigins, Device, MaxBatch, MaxQueue, PrefixCacheMiB, ConversationIdleMinutes, MaxConversationMessages, MaxConversationBytes,
+        Urls, Model, Redis, ClusterId, SiloPort, GatewayPort, Advertise, Kubernetes, TlsCertificate, ApiKeys, KeysFile, CorsOrigins, Role, Device, Routing, DrainSeconds, MaxBatch, MaxQueue, PrefixCacheMiB, ConversationIdleMinutes, MaxConversationMessages, MaxConversationBytes,
         RequestsPerMinute, MaxStreamsPerKey,
     ];
 
@@ -48,9 +52,9 @@ internal static class ServeCommand
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            var options = ToOptions(parseResult);
             try
             {
+                var options = ToOptions(parseResult);
                 await using var app = await SiloHost.CreateAppAsync(options, cancellationToken);
                 await app.RunAsync(cancellationToken);
                 return 0;
@@ -92,7 +96,10 @@ internal static class ServeCommand
         ApiKeys = parseResult.GetValue(ApiKeys) ?? [],
         KeysFile = parseResult.GetValue(KeysFile),
         AllowedOrigins = parseResult.GetValue(CorsOrigins) ?? [],
+        Role = SiloRoles.Parse(parseResult.GetValue(Role)!),
         Device = parseResult.GetValue(Device)!,
+        Routing = parseResult.GetValue(Routing)!,
+        DrainSeconds = parseResult.GetValue(DrainSeconds),
         MaxBatch = parseResult.GetValue(MaxBatch),
         MaxQueue = parseResult.GetValue(MaxQueue),
         PrefixCacheMiB = parseResult.GetValue(PrefixCacheMiB),

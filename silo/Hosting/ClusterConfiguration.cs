@@ -1,5 +1,7 @@
 using System.Net;
 using ChatCluster.Conversations;
+using ChatCluster.InferenceGrains;
+using Orleans.Runtime.MembershipService.SiloMetadata;
 using Orleans.Configuration;
 using StackExchange.Redis;
 
@@ -23,7 +25,8 @@ internal static class ClusterConfiguration
     /// </summary>
     public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(1);
 
-    public static void Configure(ISiloBuilder silo, SiloOptions options)
+    /// <param name="devices">The devices of this silo's engines; null on a front silo.</param>
+    public static void Configure(ISiloBuilder silo, SiloOptions options, IReadOnlyList<string>? devices)
     {
         var advertised = ParseAdvertise(options.Advertise);
         if (options.Redis is null)
@@ -67,11 +70,43 @@ internal static class ClusterConfiguration
             SiloTls.Use(silo, certificate);
         }
 
+        ConfigureRole(silo, options.Role, devices);
         silo.Configure<ClusterMembershipOptions>(o => o.ProbeTimeout = ProbeTimeout);
         silo.Configure<GrainCollectionOptions>(o =>
             o.ClassSpecificCollectionAge[typeof(ConversationGrain).FullName!] = TimeSpan.FromMinutes(options.ConversationIdleMinutes));
         silo.AddActivityPropagation();
         silo.Services.AddEngineMessageSerialization();
+    }
+
+    /// <summary>
+    /// What this silo hosts, and what it tells the cluster about it. Its role and engines' devices travel as
+    /// silo metadata (with membership, fixed for the silo's life), which every router reads to address engines.
+    /// A grain class the role does not host is removed, so Orleans never places one here: inference grains
+    /// only on engine silos (and never on a front silo, which has no model), conversations only on silos with
+    /// a gateway. Every silo places inference grains, so every silo has the placement director.
+    /// </summary>
+    private static void ConfigureRole(ISiloBuilder silo, SiloRole role, IReadOnlyList<string>? devices)
+    {
+        var metadata = new Dictionary<string, string> { [SiloRoles.RoleKey] = role.Name() };
+        if (devices is not null)
+        {
+            metadata[SiloRoles.DevicesKey] = string.Join(',', devices);
+        }
+
+        silo.UseSiloMetadata(metadata);
+        silo.AddPlacementDirector<EnginePlacement, EnginePlacementDirector>();
+        silo.Configure<GrainTypeOptions>(o =>
+        {
+            if (!role.HostsEngines())
+            {
+                o.Classes.Remove(typeof(InferenceGrain));
+            }
+
+            if (!role.HostsGateway())
+            {
+                o.Classes.Remove(typeof(ConversationGrain));
+            }
+        });
     }
 
     /// <summary>

@@ -32,7 +32,7 @@ public static class TelemetryServiceCollectionExtensions
                 serviceName: Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") ?? "chatcluster-silo",
                 serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId))
             .WithMetrics(metrics => metrics
-                .AddMeter(InferenceTelemetry.SourceName, GatewayTelemetry.MeterName, "Microsoft.Orleans")
+                .AddMeter(InferenceTelemetry.SourceName, GatewayTelemetry.MeterName, Routing.RoutingTelemetry.MeterName, "Microsoft.Orleans")
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddPrometheusExporter());

@@ -10,10 +10,12 @@ namespace ChatCluster.Inference;
 /// <param name="PromptTokens">Tokens in the prompt as sent to the model.</param>
 /// <param name="CompletionTokens">Tokens generated so far.</param>
 /// <param name="DroppedMessages">Messages left out of the prompt to fit the context window.</param>
+/// <param name="CachedTokens">Prompt tokens taken from a kept KV cache rather than prefilled (OpenAI's cached_tokens).</param>
 public readonly record struct ChatDelta(
     int Index,
     string Text,
     FinishReason? Finish,
     int PromptTokens,
     int CompletionTokens,
-    int DroppedMessages);
+    int DroppedMessages,
+    int CachedTokens = 0);

@@ -7,19 +7,38 @@ namespace ChatCluster.Inference.Model;
 /// ONNX Runtime (the default package) has no CUDA provider; <c>dotnet build -p:OnnxRuntimeGpu=true</c> builds
 /// against Microsoft.ML.OnnxRuntime.Gpu.Linux instead, which runs both.
 /// </summary>
-public sealed record ExecutionDevice(string Name)
+/// <param name="Name">As --device names it: <c>cpu</c>, or <c>cuda:N</c> for GPU N.</param>
+/// <param name="CudaDeviceId">The GPU's index for CUDA; unused on the CPU.</param>
+public sealed record ExecutionDevice(string Name, int CudaDeviceId = 0)
 {
     public static ExecutionDevice Cpu { get; } = new("cpu");
 
-    public static ExecutionDevice Cuda { get; } = new("cuda");
+    public static ExecutionDevice Cuda { get; } = new("cuda:0");
 
-    /// <summary>Parses the --device option: "cpu" or "cuda".</summary>
-    public static ExecutionDevice Parse(string name) => name.Trim().ToLowerInvariant() switch
+    public bool IsCuda => Name.StartsWith("cuda", StringComparison.Ordinal);
+
+    /// <summary>Parses one device of the --device option: "cpu", or "cuda" / "cuda:N" (GPU N; "cuda" is GPU 0).</summary>
+    public static ExecutionDevice Parse(string name)
     {
-        "cpu" => Cpu,
-        "cuda" or "gpu" => Cuda,
-        _ => throw new ArgumentException($"Unknown device '{name}': expected cpu or cuda."),
-    };
+        var device = name.Trim().ToLowerInvariant();
+        if (device == "cpu")
+        {
+            return Cpu;
+        }
+
+        if (device is "cuda" or "gpu")
+        {
+            return Cuda;
+        }
+
+        if (device.StartsWith("cuda:", StringComparison.Ordinal)
+            && int.TryParse(device.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id))
+        {
+            return new ExecutionDevice($"cuda:{id}", id);
+        }
+
+        throw new ArgumentException($"Unknown device '{name}': expected cpu, cuda or cuda:N.");
+    }
 
     internal SessionOptions CreateSessionOptions(int threads, bool allowSpinning = false)
     {
@@ -39,11 +58,11 @@ public sealed record ExecutionDevice(string Name)
         // that must run next: off, measured faster on the shared 2-core machine (README, "Benchmark").
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", allowSpinning ? "1" : "0");
 
-        if (this == Cuda)
+        if (IsCuda)
         {
             try
             {
-                AppendCuda(options);
+                AppendCuda(options, CudaDeviceId);
             }
             catch
             {
@@ -55,12 +74,13 @@ public sealed record ExecutionDevice(string Name)
         return options;
     }
 
-    private static void AppendCuda(SessionOptions options)
+    private static void AppendCuda(SessionOptions options, int deviceId)
     {
         try
         {
             // The options overload reports the real cause (a missing CUDA library) in its message.
             using var cuda = new OrtCUDAProviderOptions();
+            cuda.UpdateOptions(new Dictionary<string, string> { ["device_id"] = deviceId.ToString(System.Globalization.CultureInfo.InvariantCulture) });
             options.AppendExecutionProvider_CUDA(cuda);
         }
         catch (Exception e) when (e is EntryPointNotFoundException || e.Message.Contains("not enabled in this build", StringComparison.Ordinal))

@@ -82,6 +82,9 @@ internal sealed class Sequence
     /// <summary>When the scheduler took it from the queue (a <see cref="Stopwatch"/> timestamp; 0 while queued).</summary>
     public long AdmittedAt { get; private set; }
 
+    /// <summary>Prompt tokens whose KV came from a kept cache instead of a prefill (set on admission).</summary>
+    public int CachedTokens { get; set; }
+
     /// <summary>Leaves the queue for prefill.</summary>
     public void Admit()
     {
@@ -178,5 +181,5 @@ internal sealed class Sequence
     private void Emit(string text, FinishReason? reason) => _output.Writer.TryWrite(Delta(text, reason));
 
     private ChatDelta Delta(string text, FinishReason? reason) =>
-        new(0, text, reason, Job.Prompt.Length, Generated, Job.DroppedMessages);
+        new(0, text, reason, Job.Prompt.Length, Generated, Job.DroppedMessages, CachedTokens);
 }

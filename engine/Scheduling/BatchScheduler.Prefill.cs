@@ -170,7 +170,7 @@ public sealed partial class BatchScheduler
                 // and the buffer it replaces will hold the next cache kept.
                 Return(_prefillPast);
                 _prefillPast = cached;
-                next.Computed = reuse;
+                next.Computed = next.CachedTokens = reuse;
             }
             else
             {
@@ -178,7 +178,7 @@ public sealed partial class BatchScheduler
                 {
                     _prefillPast.Resize(1, reuse);
                     cached.CopyRowTo(0, 0, reuse, _prefillPast, 0, 0);
-                    next.Computed = reuse;
+                    next.Computed = next.CachedTokens = reuse;
                 }
 
                 Return(cached);

@@ -1,0 +1,66 @@
+using System.Runtime.CompilerServices;
+using ChatCluster.Inference;
+
+namespace ChatCluster.Grains.Inference;
+
+/// <summary>
+/// How a conversation grain or the gateway runs a generation in the cluster: the router picks an engine, and
+/// the reply streams from its inference grain. An engine that fails before its first event (its silo died or
+/// is draining, or it is not there any more) is marked and the request goes to the next choice, so a
+/// request that raced an engine's departure is served by a survivor; a failure after the first event ends the
+/// stream, since the caller has already seen part of a reply.
+/// </summary>
+public sealed class InferenceClient(IGrainFactory grains, IEngineRouter router, SiloAddress localSilo)
+{
+    /// <summary>Engines tried for one request at most, so a cluster in flux cannot keep a request looping.</summary>
+    private const int MaxAttempts = 4;
+
+    public IEngineRouter Router => router;
+
+    /// <summary>
+    /// Streams the reply to <paramref name="request"/>. <paramref name="routed"/> hears each decision (the last
+    /// one served the reply): a conversation keeps it as the engine that holds its cache.
+    /// </summary>
+    public async IAsyncEnumerable<ChatDelta> ChatAsync(
+        ChatRequest request, RouteHint hint, Action<EngineRoute>? routed = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var failed = new List<string>();
+        while (true)
+        {
+            var route = router.Route(hint, failed);
+            routed?.Invoke(route);
+            var events = grains.GetGrain<IInferenceGrain>(route.Engine).ChatAsync(request, localSilo, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            try
+            {
+                bool any;
+                try
+                {
+                    any = await events.MoveNextAsync();
+                }
+                catch (Exception e) when (ClusterFaults.IsEngineGone(e) && failed.Count + 1 < MaxAttempts && !cancellationToken.IsCancellationRequested)
+                {
+                    router.MarkFailed(route.Engine);
+                    failed.Add(route.Engine);
+                    continue;
+                }
+
+                if (!any)
+                {
+                    yield break;
+                }
+
+                yield return events.Current;
+                while (await events.MoveNextAsync())
+                {
+                    yield return events.Current;
+                }
+
+                yield break;
+            }
+            finally
+            {
+                await events.DisposeAsync();
+            }
+        }
+    }
+}

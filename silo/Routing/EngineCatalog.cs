@@ -1,0 +1,81 @@
+using System.Collections.Frozen;
+using System.Diagnostics;
+using ChatCluster.Grains.Inference;
+using ChatCluster.Silo.Hosting;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+
+namespace ChatCluster.Silo.Routing;
+
+/// <summary>
+/// The engines of the cluster and their load, as this silo's router sees them. Every
+/// <see cref="PollInterval"/> it lists the active silos that advertise engines (silo metadata
+/// <see cref="SiloRoles.DevicesKey"/>, set at start-up and visible cluster-wide through membership) and asks
+/// each engine for its load, all at once. Routing then reads this snapshot: no remote call and no Redis
+/// round trip per decision. An engine whose silo left membership, or that did not answer its poll, drops out
+/// of the next snapshot.
+/// </summary>
+internal sealed partial class EngineCatalog(
+    IClusterMembershipService membership, ISiloMetadataCache metadata, IGrainFactory grains, ILogger<EngineCatalog> logger) : BackgroundService
+{
+    /// <summary>How often engines' loads are read: often enough that a burst sees fresh counts, cheap enough to ignore.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>A poll that takes longer than this counts as no answer (a silo that died and is not yet declared dead).</summary>
+    private static readonly TimeSpan PollTimeout = TimeSpan.FromSeconds(1);
+
+    private volatile Snapshot _current = new(FrozenDictionary<string, Report>.Empty, 0);
+
+    /// <summary>An engine's last load and when it was read (a <see cref="Stopwatch"/> timestamp).</summary>
+    public readonly record struct Report(EngineLoad Load, long At);
+
+    public sealed record Snapshot(FrozenDictionary<string, Report> Engines, long Version);
+
+    public Snapshot Current => _current;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        RoutingTelemetry.Track(this);
+        using var timer = new PeriodicTimer(PollInterval);
+        do
+        {
+            await RefreshAsync(stoppingToken);
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>Reads every engine's load once and publishes the new snapshot.</summary>
+    public async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        var keys = new List<string>();
+        foreach (var member in membership.CurrentSnapshot.Members.Values)
+        {
+            if (member.Status == SiloStatus.Active
+                && metadata.GetSiloMetadata(member.SiloAddress).Metadata.TryGetValue(SiloRoles.DevicesKey, out var devices))
+            {
+                keys.AddRange(SiloRoles.ParseDevices(devices).Select(device => EngineKey.Of(member.SiloAddress, device)));
+            }
+        }
+
+        var reports = await Task.WhenAll(keys.Select(key => PollAsync(key, cancellationToken)));
+        _current = new Snapshot(
+            reports.OfType<Report>().ToFrozenDictionary(static r => r.Load.Engine, StringComparer.Ordinal),
+            _current.Version + 1);
+    }
+
+    private async Task<Report?> PollAsync(string engine, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var load = await grains.GetGrain<IInferenceGrain>(engine).GetLoadAsync().WaitAsync(PollTimeout, cancellationToken);
+            return new Report(load, Stopwatch.GetTimestamp());
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            PollFailed(logger, engine, e.GetType().Name);
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Engine {Engine} did not report its load ({Failure}); it is left out of routing until it does.")]
+    private static partial void PollFailed(ILogger logger, string engine, string failure);
+}
