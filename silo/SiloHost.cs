@@ -44,7 +44,10 @@ public static class SiloHost
         builder.UseOrleans(silo =>
         {
             ClusterConfiguration.Configure(silo, options, engines?.Devices);
-            silo.AddDashboard();
+            if (options.DashboardOn)
+            {
+                silo.AddDashboard();
+            }
         });
 
         if (engines is not null)
@@ -69,7 +72,10 @@ public static class SiloHost
 
         app.MapGet("/healthz", Healthz(app.Services, options.Role));
         app.MapChatClusterMetrics();
-        app.MapOrleansDashboard(routePrefix: DashboardPath);
+        if (options.DashboardOn)
+        {
+            app.MapOrleansDashboard(routePrefix: DashboardPath);
+        }
         if (engines is not null)
         {
             app.Lifetime.ApplicationStopped.Register(engines.Dispose);

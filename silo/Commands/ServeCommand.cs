@@ -26,6 +26,7 @@ internal static class ServeCommand
     private static readonly Option<string> Role = new("--role") { Description = "all (one node), front (gateway and conversations, no model) or inference (engines only).", DefaultValueFactory = _ => Defaults.Role.Name(), HelpName = "all|front|inference" };
     private static readonly Option<string> Device = new("--device") { Description = "The engines' devices: cpu, cuda, or a list such as cuda:0,cuda:1 (one engine each).", DefaultValueFactory = _ => Defaults.Device, HelpName = "LIST" };
     private static readonly Option<string> Routing = new("--routing") { Description = "cache (to the engine holding a conversation's cache, else the least loaded) or random.", DefaultValueFactory = _ => Defaults.Routing, HelpName = "cache|random" };
+    private static readonly Option<string> Dashboard = new("--dashboard") { Description = "The Orleans dashboard at /dashboard: on (the default) or off (the default of a front silo).", HelpName = "on|off" };
     private static readonly Option<int> DrainSeconds = new("--drain-seconds") { Description = "On SIGTERM, how long running generations may take to finish.", DefaultValueFactory = _ => Defaults.DrainSeconds, HelpName = "N" };
     private static readonly Option<int> MaxBatch = new("--max-batch") { Description = "Most sequences (or beams) decoded together in one model step.", DefaultValueFactory = _ => Defaults.MaxBatch };
     private static readonly Option<int> MaxQueue = new("--max-queue") { Description = "Requests that may wait for a batch row; beyond it callers get 429.", DefaultValueFactory = _ => Defaults.MaxQueue };
@@ -38,7 +39,7 @@ internal static class ServeCommand
 
     private static readonly Option[] All =
     [
-        Urls, Model, Redis, ClusterId, SiloPort, GatewayPort, Advertise, Kubernetes, TlsCertificate, ApiKeys, KeysFile, CorsOrigins, Role, Device, Routing, DrainSeconds, MaxBatch, MaxQueue, PrefixCacheMiB, ConversationIdleMinutes, MaxConversationMessages, MaxConversationBytes,
+        Urls, Model, Redis, ClusterId, SiloPort, GatewayPort, Advertise, Kubernetes, TlsCertificate, ApiKeys, KeysFile, CorsOrigins, Role, Device, Routing, Dashboard, DrainSeconds, MaxBatch, MaxQueue, PrefixCacheMiB, ConversationIdleMinutes, MaxConversationMessages, MaxConversationBytes,
         RequestsPerMinute, MaxStreamsPerKey,
     ];
 
@@ -100,6 +101,13 @@ internal static class ServeCommand
         Device = parseResult.GetValue(Device)!,
         Routing = parseResult.GetValue(Routing)!,
         DrainSeconds = parseResult.GetValue(DrainSeconds),
+        Dashboard = parseResult.GetValue(Dashboard) switch
+        {
+            null => null,
+            "on" => true,
+            "off" => false,
+            var other => throw new ArgumentException($"--dashboard '{other}' must be on or off."),
+        },
         MaxBatch = parseResult.GetValue(MaxBatch),
         MaxQueue = parseResult.GetValue(MaxQueue),
         PrefixCacheMiB = parseResult.GetValue(PrefixCacheMiB),

@@ -72,6 +72,11 @@ internal static class ClusterConfiguration
 
         ConfigureRole(silo, options.Role, devices);
         silo.Configure<ClusterMembershipOptions>(o => o.ProbeTimeout = ProbeTimeout);
+
+        // Orleans preallocates its grain-location cache for a million entries: 9.3 MB of every silo's heap
+        // (dotnet-gcdump of an idle front silo). A tenth still holds every conversation active within the idle
+        // timeout of a busy node; a miss costs one directory lookup.
+        silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = 100_000);
         silo.Configure<GrainCollectionOptions>(o =>
             o.ClassSpecificCollectionAge[typeof(ConversationGrain).FullName!] = TimeSpan.FromMinutes(options.ConversationIdleMinutes));
         silo.AddActivityPropagation();

@@ -182,7 +182,7 @@ public sealed class ConversationGrainTests(RedisServerFixture silo) : IClassFixt
     [Fact]
     public async Task A_history_longer_than_the_window_drops_the_oldest_turns_keeps_the_system_prompt_and_says_so()
     {
-        var engine = silo.Services.GetRequiredService<InferenceEngine>();
+        var engine = silo.Engine;
         var window = engine.Info.ContextWindow;
         var oneWord = engine.CountPromptTokens([new(ChatMessage.User, "apple")]);
         var twoWords = engine.CountPromptTokens([new(ChatMessage.User, "apple apple")]);

@@ -309,7 +309,7 @@ public sealed partial class KubernetesManifestTests(RenderedKubernetesManifests 
     private static KubernetesHostingOptions SiloKubernetesHostingOptions()
     {
         var services = new ServiceCollection();
-        services.AddOrleans(silo => ClusterConfiguration.Configure(silo, new SiloOptions { Kubernetes = true, Redis = "redis:6379" }));
+        services.AddOrleans(silo => ClusterConfiguration.Configure(silo, new SiloOptions { Kubernetes = true, Redis = "redis:6379" }, devices: ["cpu"]));
         using var provider = services.BuildServiceProvider();
         var options = new KubernetesHostingOptions();
         var configures = provider.GetServices<IConfigureOptions<KubernetesHostingOptions>>().ToList();

@@ -21,7 +21,7 @@ public class ServerFixture : IAsyncLifetime
     public HttpClient Client { get; private set; } = null!;
 
     /// <summary>The engine inside the server, for tests that watch the batch (rows, steps).</summary>
-    public ChatCluster.Inference.InferenceEngine Engine => _app!.Services.GetRequiredService<ChatCluster.Inference.InferenceEngine>();
+    public ChatCluster.Inference.InferenceEngine Engine => _app!.Services.GetRequiredService<ChatCluster.InferenceGrains.LocalEngines>().All.First();
 
     /// <summary>A logit_bias JSON object that bans the model's end tokens: replies then run to their token limit.</summary>
     public string BanEndTokens => "{" + string.Join(',', Engine.EndTokenIds.Select(id => $"\"{id}\":-100")) + "}";
