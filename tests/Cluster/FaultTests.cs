@@ -38,14 +38,14 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
             var busy = Enumerable.Range(0, 16).Select(_ => KeepBusyAsync(victim, load.Token)).ToList();
 
             // A long reply streamed through the survivor from the victim, which generates it.
-            using var stream = await OpenStreamAsync(survivor, id);
+            using var stream = await StreamingTurns.OpenStreamAsync(survivor.Client, id);
             Assert.StartsWith("data: {\"delta\"", await stream.ReadLineAsync(), StringComparison.Ordinal);
             var killedAt = Stopwatch.StartNew();
             victim.Kill();
             await load.CancelAsync();
             await Task.WhenAll(busy);
 
-            var rest = await ReadToEndAsync(stream, TimeSpan.FromSeconds(30));
+            var rest = await StreamingTurns.ReadToEndAsync(stream, TimeSpan.FromSeconds(30));
             if (rest.Contains("data: [DONE]") && attempt < 3)
             {
                 output.WriteLine($"attempt {attempt}: the reply finished before the kill; again");
@@ -77,10 +77,10 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
         await using var silo = await StartAsync();
         var id = await silo.Client.CreateConversationAsync();
         await silo.Client.SendTurnAsync(id, "First, acknowledged.");
-        using var stream = await OpenStreamAsync(silo, id);
+        using var stream = await StreamingTurns.OpenStreamAsync(silo.Client, id);
         Assert.StartsWith("data: {\"delta\"", await stream.ReadLineAsync(), StringComparison.Ordinal);
 
-        var reading = ReadToEndAsync(stream, TimeSpan.FromSeconds(60));
+        var reading = StreamingTurns.ReadToEndAsync(stream, TimeSpan.FromSeconds(60));
         var (took, exitCode) = await silo.TerminateAsync(TimeSpan.FromSeconds(45));
         var rest = await reading;
         output.WriteLine($"exited with {exitCode} {took.TotalSeconds:F2} s after SIGTERM; the stream ended with: {rest.LastOrDefault()}");
@@ -100,7 +100,7 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>Long stateless replies on one node until cancelled (or the node dies).</summary>
     private static async Task KeepBusyAsync(SiloProcess node, CancellationToken cancellationToken)
     {
-        var body = $$"""{"model":"tiny-model","messages":[{"role":"user","content":"Go on."}],"max_tokens":100,"logit_bias":{{BanEndTokens.Value}}}""";
+        var body = $$"""{"model":"tiny-model","messages":[{"role":"user","content":"Go on."}],"max_tokens":100,"logit_bias":{{StreamingTurns.BanEndTokens}}}""";
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -116,46 +116,4 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
 
     private Task<SiloProcess> StartAsync() =>
         SiloProcess.StartAsync("--model", TestPaths.TinyModel, "--redis", _redis.Endpoint);
-
-    /// <summary>A streamed turn as long as the window allows, end tokens banned, read line by line.</summary>
-    private static async Task<StreamReader> OpenStreamAsync(SiloProcess through, string id)
-    {
-        var body = $$"""{"content":"Tell a very long story.","stream":true,"max_tokens":120,"logit_bias":{{BanEndTokens.Value}}}""";
-        var response = await through.Client.SendAsync(
-            new HttpRequestMessage(HttpMethod.Post, $"/v1/conversations/{id}/messages") { Content = new StringContent(body, Encoding.UTF8, "application/json") },
-            HttpCompletionOption.ResponseHeadersRead);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return new StreamReader(await response.Content.ReadAsStreamAsync());
-    }
-
-    /// <summary>The test model's end tokens as a logit_bias object that bans them, so replies run to their limit.</summary>
-    private static readonly Lazy<string> BanEndTokens = new(() =>
-    {
-        using var engine = ChatCluster.Inference.InferenceEngine.Load(TestPaths.TinyModel, ChatCluster.Inference.Model.ExecutionDevice.Cpu);
-        return "{" + string.Join(',', engine.EndTokenIds.Select(id => $"\"{id}\":-100")) + "}";
-    });
-
-    /// <summary>Every non-blank line until the stream closes (or the bound passes: a hang fails the test).</summary>
-    private static async Task<List<string>> ReadToEndAsync(StreamReader stream, TimeSpan bound)
-    {
-        var lines = new List<string>();
-        using var timeout = new CancellationTokenSource(bound);
-        try
-        {
-            while (await stream.ReadLineAsync(timeout.Token) is { } line)
-            {
-                if (line.Length > 0)
-                {
-                    lines.Add(line);
-                }
-            }
-        }
-        catch (IOException)
-        {
-            // The connection was cut rather than closed: the stream ended all the same.
-        }
-
-        Assert.False(timeout.IsCancellationRequested, "the stream did not end within " + bound);
-        return lines;
-    }
 }

@@ -1,0 +1,65 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace ChatCluster.Tests.Infrastructure;
+
+/// <summary>
+/// One front silo and <paramref name="inferenceSilos"/> inference silos, each its own process, on one real
+/// redis-server: the split deployment. Inference silos start first, so the front's /healthz (which waits for
+/// a known engine) answers once engines serve.
+/// </summary>
+public partial class RoleCluster(int inferenceSilos = 2, params string[] extraArguments) : IAsyncLifetime
+{
+    public RedisServer Redis { get; } = new();
+
+    public SiloProcess Front { get; private set; } = null!;
+
+    public List<SiloProcess> Engines { get; } = [];
+
+    public async Task InitializeAsync()
+    {
+        await Redis.InitializeAsync();
+        Engines.AddRange(await Task.WhenAll(Enumerable.Range(0, inferenceSilos).Select(_ => StartAsync("inference"))));
+        Front = await StartAsync("front");
+    }
+
+    public Task<SiloProcess> StartAsync(string role) =>
+        SiloProcess.StartAsync(["--role", role, "--model", TestPaths.TinyModel, "--redis", Redis.Endpoint, .. extraArguments]);
+
+    public async Task DisposeAsync()
+    {
+        foreach (var silo in Engines.Append(Front).OfType<SiloProcess>())
+        {
+            await silo.DisposeAsync();
+        }
+
+        await Redis.DisposeAsync();
+    }
+
+    /// <summary>The front's routing decisions so far: (engine, reason) to count.</summary>
+    public async Task<Dictionary<(string Engine, string Reason), long>> RoutingDecisionsAsync()
+    {
+        var text = await Front.Client.GetStringAsync("/metrics");
+        var decisions = new Dictionary<(string, string), long>();
+        foreach (Match m in DecisionLine().Matches(text))
+        {
+            var labels = m.Groups["labels"].Value;
+            var engine = Label().Matches(labels).First(l => l.Groups["name"].Value == "engine").Groups["value"].Value;
+            var reason = Label().Matches(labels).First(l => l.Groups["name"].Value == "reason").Groups["value"].Value;
+            decisions[(engine, reason)] = (long)double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture);
+        }
+
+        return decisions;
+    }
+
+    /// <summary>What was counted between two readings of <see cref="RoutingDecisionsAsync"/>.</summary>
+    public static Dictionary<(string Engine, string Reason), long> Since(
+        Dictionary<(string Engine, string Reason), long> before, Dictionary<(string Engine, string Reason), long> after) =>
+        after.Select(kv => (kv.Key, Count: kv.Value - before.GetValueOrDefault(kv.Key))).Where(kv => kv.Count > 0).ToDictionary(kv => kv.Key, kv => kv.Count);
+
+    [GeneratedRegex(@"^chatcluster_routing_decisions_total\{(?<labels>[^}]*)\} (?<value>\S+)", RegexOptions.Multiline)]
+    private static partial Regex DecisionLine();
+
+    [GeneratedRegex(@"(?<name>\w+)=""(?<value>[^""]*)""")]
+    private static partial Regex Label();
+}
