@@ -89,7 +89,7 @@ internal sealed class CacheAwareRouter(EngineCatalog catalog, RoutingOptions opt
         if (hint.CacheEngine is { } holder)
         {
             var match = candidates.FindIndex(c => c.Engine == holder);
-            if (match >= 0 && candidates[match].Load.QueuedRequests + _sentSinceReport.GetValueOrDefault(holder) <= options.AffinityQueueLimit)
+            if (match >= 0 && ExpectedQueue(candidates[match].Load, candidates[match].Weight) <= options.AffinityQueueLimit)
             {
                 return new EngineRoute(holder, RouteReason.Cache);
             }
@@ -108,6 +108,12 @@ internal sealed class CacheAwareRouter(EngineCatalog catalog, RoutingOptions opt
         var hadAffinity = hint.CacheEngine is not null || hint.PrefixKey is not null;
         return new EngineRoute(engine, hadAffinity ? RouteReason.Fallback : RouteReason.LeastLoaded);
     }
+
+    /// <summary>
+    /// Requests that will wait for a row there: what it reported waiting, or, counting what this silo sent since,
+    /// the requests beyond its batch rows, whichever is more.
+    /// </summary>
+    private static int ExpectedQueue(EngineLoad load, int weight) => Math.Max(load.QueuedRequests, weight - load.MaxBatchRows);
 
     /// <summary>Highest-random-weight hashing: FNV-1a of prefix and engine, the same in every process (string.GetHashCode is not).</summary>
     private static ulong RendezvousScore(string prefix, string engine)

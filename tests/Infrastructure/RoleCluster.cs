@@ -4,12 +4,14 @@ using System.Text.RegularExpressions;
 namespace ChatCluster.Tests.Infrastructure;
 
 /// <summary>
-/// One front silo and <paramref name="inferenceSilos"/> inference silos, each its own process, on one real
+/// One front silo and two inference silos, each its own process, on one real
 /// redis-server: the split deployment. Inference silos start first, so the front's /healthz (which waits for
 /// a known engine) answers once engines serve.
 /// </summary>
-public partial class RoleCluster(int inferenceSilos = 2, params string[] extraArguments) : IAsyncLifetime
+public sealed partial class RoleCluster : IAsyncLifetime
 {
+    private const int InferenceSilos = 2;
+
     public RedisServer Redis { get; } = new();
 
     public SiloProcess Front { get; private set; } = null!;
@@ -19,12 +21,12 @@ public partial class RoleCluster(int inferenceSilos = 2, params string[] extraAr
     public async Task InitializeAsync()
     {
         await Redis.InitializeAsync();
-        Engines.AddRange(await Task.WhenAll(Enumerable.Range(0, inferenceSilos).Select(_ => StartAsync("inference"))));
+        Engines.AddRange(await Task.WhenAll(Enumerable.Range(0, InferenceSilos).Select(_ => StartAsync("inference"))));
         Front = await StartAsync("front");
     }
 
     public Task<SiloProcess> StartAsync(string role) =>
-        SiloProcess.StartAsync(["--role", role, "--model", TestPaths.TinyModel, "--redis", Redis.Endpoint, .. extraArguments]);
+        SiloProcess.StartAsync(["--role", role, "--model", TestPaths.TinyModel, "--redis", Redis.Endpoint]);
 
     public async Task DisposeAsync()
     {
@@ -39,6 +41,9 @@ public partial class RoleCluster(int inferenceSilos = 2, params string[] extraAr
     /// <summary>The front's routing decisions so far: (engine, reason) to count.</summary>
     public async Task<Dictionary<(string Engine, string Reason), long>> RoutingDecisionsAsync()
     {
+        // The Prometheus exporter answers from its last scrape for 300 ms: wait that out, or a reading taken
+        // soon after the previous one would miss what happened in between.
+        await Task.Delay(TimeSpan.FromMilliseconds(350));
         var text = await Front.Client.GetStringAsync("/metrics");
         var decisions = new Dictionary<(string, string), long>();
         foreach (Match m in DecisionLine().Matches(text))

@@ -12,7 +12,7 @@ public sealed class EngineFailoverTests(ITestOutputHelper output) : IAsyncLifeti
 {
     private const int Conversations = 6;
 
-    private readonly RoleCluster _cluster = new(inferenceSilos: 2);
+    private readonly RoleCluster _cluster = new();
 
     public Task InitializeAsync() => _cluster.InitializeAsync();
 
