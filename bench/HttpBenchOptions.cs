@@ -15,6 +15,12 @@ internal sealed record HttpBenchOptions(
     string OutputDirectory,
     string Command)
 {
+    /// <summary>Each measured turn is a conversation's second (its first runs untimed before it): the roles mode's cache phase.</summary>
+    public bool SecondTurns { get; init; }
+
+    /// <summary>The roles mode's phases to run: hop, cache, or both (the default).</summary>
+    public IReadOnlyList<string> Phases { get; init; } = ["hop", "cache"];
+
     /// <summary>Parses the options after the mode word; only the http mode takes --target (cluster makes its own).</summary>
     public static HttpBenchOptions Parse(string mode, string[] args)
     {
@@ -35,6 +41,7 @@ internal sealed record HttpBenchOptions(
                 "--seconds" => o with { Seconds = Positive("--seconds", Value()) },
                 "--model" => o with { Model = Path.GetFullPath(Value()) },
                 "--out" => o with { OutputDirectory = Path.GetFullPath(Value()) },
+                "--phase" when mode == "roles" => o with { Phases = Value().Split(',') is var p && p.All(x => x is "hop" or "cache") ? p : throw new ArgumentException("--phase: hop, cache, or hop,cache") },
                 _ => throw new ArgumentException($"{mode}: unknown option {args[i]}"),
             };
         }

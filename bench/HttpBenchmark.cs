@@ -76,7 +76,8 @@ internal sealed class HttpBenchmark(HttpBenchOptions options)
     /// the end run to completion and count.
     /// </summary>
     private Task<RoundResult> RunRoundAsync(SseTurnClient client, HttpTarget target, CancellationToken cancellationToken) =>
-        RunClientsAsync(options.Streams, TimeSpan.FromSeconds(options.Seconds), ct => client.RunAsync(target, ct), cancellationToken);
+        RunClientsAsync(options.Streams, TimeSpan.FromSeconds(options.Seconds),
+            ct => options.SecondTurns ? client.RunSecondTurnAsync(target, ct) : client.RunAsync(target, ct), cancellationToken);
 
     /// <summary>One round of <paramref name="streams"/> clients, each running <paramref name="turn"/> back to back for the window (the stack mode's rounds too).</summary>
     internal static async Task<RoundResult> RunClientsAsync(int streams, TimeSpan window, Func<CancellationToken, Task<TurnResult>> turn,

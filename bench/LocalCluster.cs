@@ -34,8 +34,13 @@ internal sealed class LocalCluster : IDisposable
     /// <paramref name="siloEnvironment"/> goes to the silos only (runtime knobs such as DOTNET_GCConserveMemory),
     /// and so do <paramref name="siloArguments"/>, after the cluster's own (engine flags such as --max-batch).
     /// </summary>
-    public static async Task<LocalCluster> StartAsync(IReadOnlyList<string> siloNames, string model,
-        IReadOnlyDictionary<string, string> siloEnvironment, CancellationToken cancellationToken, IReadOnlyList<string>? siloArguments = null)
+    public static Task<LocalCluster> StartAsync(IReadOnlyList<string> siloNames, string model,
+        IReadOnlyDictionary<string, string> siloEnvironment, CancellationToken cancellationToken, IReadOnlyList<string>? siloArguments = null) =>
+        StartAsync([.. siloNames.Select(name => (name, siloArguments ?? []))], model, siloEnvironment, cancellationToken);
+
+    /// <summary>As above, each silo with arguments of its own (its role, its routing).</summary>
+    public static async Task<LocalCluster> StartAsync(IReadOnlyList<(string Name, IReadOnlyList<string> Arguments)> silos, string model,
+        IReadOnlyDictionary<string, string> siloEnvironment, CancellationToken cancellationToken)
     {
         // The silo's build output is copied next to the bench by the project reference in Bench.csproj.
         var siloDll = Path.Combine(AppContext.BaseDirectory, "ChatCluster.Silo.dll");
@@ -47,7 +52,7 @@ internal sealed class LocalCluster : IDisposable
         var cluster = new LocalCluster(Directory.CreateTempSubdirectory("chatcluster-bench-redis-"));
         try
         {
-            await cluster.StartRedisAndSilosAsync(siloNames, siloDll, model, siloEnvironment, siloArguments ?? [], cancellationToken);
+            await cluster.StartRedisAndSilosAsync(silos, siloDll, model, siloEnvironment, cancellationToken);
             return cluster;
         }
         catch
@@ -68,19 +73,20 @@ internal sealed class LocalCluster : IDisposable
         _redisDirectory.Delete(recursive: true);
     }
 
-    private async Task StartRedisAndSilosAsync(IReadOnlyList<string> siloNames, string siloDll, string model,
-        IReadOnlyDictionary<string, string> siloEnvironment, IReadOnlyList<string> siloArguments, CancellationToken cancellationToken)
+    private async Task StartRedisAndSilosAsync(IReadOnlyList<(string Name, IReadOnlyList<string> Arguments)> siloSpecs, string siloDll, string model,
+        IReadOnlyDictionary<string, string> siloEnvironment, CancellationToken cancellationToken)
     {
         var redisPort = FreePort();
         var redis = ChildProcess.Start("redis-server", FindRedisServer(),
             ["--port", Port(redisPort), "--bind", "127.0.0.1", "--dir", _redisDirectory.FullName, "--daemonize", "no",
              "--save", "", "--appendonly", "yes"], _redisDirectory.FullName);
         _processes.Add(redis);
-        AnsiConsole.MarkupLine($"  redis-server on 127.0.0.1:{redisPort}; starting {siloNames.Count} silo(s)...");
+        AnsiConsole.MarkupLine($"  redis-server on 127.0.0.1:{redisPort}; starting {siloSpecs.Count} silo(s)...");
         await redis.WaitReadyAsync(ct => AnswersPingAsync(redisPort, ct), StartTimeout, cancellationToken);
 
-        var silos = siloNames.Select(name =>
+        var silos = siloSpecs.Select(spec =>
         {
+            var (name, siloArguments) = spec;
             var url = $"http://127.0.0.1:{FreePort()}";
             var process = ChildProcess.Start(name, "dotnet",
                 [siloDll, "--urls", url, "--model", model, "--redis", $"127.0.0.1:{redisPort}", "--silo-port", Port(FreePort()),

@@ -52,6 +52,16 @@ internal sealed class SseTurnClient(HttpClient http, int maxTokens, IEnumerable<
         (await RunAsync(target, null, cancellationToken)).Turn;
 
     /// <summary>
+    /// A new conversation's first turn, untimed, then its second, timed: where the conversation's kept KV cache
+    /// is (or is not) reused, which is what routing decides.
+    /// </summary>
+    public async Task<TurnResult> RunSecondTurnAsync(HttpTarget target, CancellationToken cancellationToken)
+    {
+        var (id, first) = await RunAsync(target, null, cancellationToken);
+        return id is null || first.Error is not null ? first : (await RunAsync(target, id, cancellationToken)).Turn;
+    }
+
+    /// <summary>
     /// A turn of conversation <paramref name="id"/>, or of a new one when it is null (the load mode keeps a
     /// conversation for several turns); the conversation's id comes back with the turn, null if creating failed.
     /// </summary>

@@ -116,6 +116,7 @@ public static class SiloHost
         var services = builder.Services;
         services.AddSingleton(new ConversationLimits { MaxMessages = options.MaxConversationMessages, MaxBytes = options.MaxConversationBytes });
         services.AddSingleton(new RoutingOptions { Random = options.Routing == "random" });
+        services.AddSingleton<EngineLoads>();
         services.AddSingleton<EngineCatalog>();
         services.AddHostedService(sp => sp.GetRequiredService<EngineCatalog>());
         services.AddSingleton<IEngineRouter, CacheAwareRouter>();

@@ -5,7 +5,7 @@ namespace ChatCluster.Silo.Routing;
 
 /// <summary>
 /// The default routing policy. Load is an engine's queued requests plus running rows as it last reported
-/// them (<see cref="EngineCatalog"/>, every 0.5 s), plus the requests this silo sent it since: a burst
+/// them (<see cref="EngineLoads"/>, read by <see cref="EngineCatalog"/> every 0.5 s), plus the requests this silo sent it since: a burst
 /// sees its own decisions at once instead of herding onto the engine that looked idle half a second ago.
 /// <list type="number">
 /// <item>Candidates: engines that reported, are not draining, are not excluded, and have not failed a request
@@ -22,21 +22,21 @@ namespace ChatCluster.Silo.Routing;
 /// or <see cref="RouteReason.Fallback"/> when an affinity above was refused).</item>
 /// </list>
 /// </summary>
-internal sealed class CacheAwareRouter(EngineCatalog catalog, RoutingOptions options) : IEngineRouter
+internal sealed class CacheAwareRouter(EngineLoads loads, RoutingOptions options) : IEngineRouter
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, int> _sentSinceReport = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _failedAt = new(StringComparer.Ordinal);
     private long _countedVersion = -1;
 
-    public IReadOnlyCollection<string> Models => catalog.Current.Engines.Values.Select(static r => r.Load.Model).Distinct().ToArray();
+    public IReadOnlyCollection<string> Models => loads.Current.Engines.Values.Select(static r => r.Load.Model).Distinct().ToArray();
 
     public EngineRoute Route(RouteHint hint, IReadOnlyCollection<string> exclude)
     {
         EngineRoute route;
         lock (_gate)
         {
-            var snapshot = catalog.Current;
+            var snapshot = loads.Current;
             if (snapshot.Version != _countedVersion)
             {
                 // The new reports include what was sent before them (near enough: a request in flight during the poll

@@ -1,5 +1,3 @@
-using System.Collections.Frozen;
-using System.Diagnostics;
 using ChatCluster.Grains.Inference;
 using ChatCluster.Silo.Hosting;
 using Orleans.Runtime.MembershipService.SiloMetadata;
@@ -10,12 +8,12 @@ namespace ChatCluster.Silo.Routing;
 /// The engines of the cluster and their load, as this silo's router sees them. Every
 /// <see cref="PollInterval"/> it lists the active silos that advertise engines (silo metadata
 /// <see cref="SiloRoles.DevicesKey"/>, set at start-up and visible cluster-wide through membership) and asks
-/// each engine for its load, all at once. Routing then reads this snapshot: no remote call and no Redis
+/// each engine for its load, all at once, and publishes them in <see cref="EngineLoads"/>. Routing reads that: no remote call and no Redis
 /// round trip per decision. An engine whose silo left membership, or that did not answer its poll, drops out
 /// of the next snapshot.
 /// </summary>
 internal sealed partial class EngineCatalog(
-    IClusterMembershipService membership, ISiloMetadataCache metadata, IGrainFactory grains, ILogger<EngineCatalog> logger) : BackgroundService
+    EngineLoads loads, IClusterMembershipService membership, ISiloMetadataCache metadata, IGrainFactory grains, ILogger<EngineCatalog> logger) : BackgroundService
 {
     /// <summary>How often engines' loads are read: often enough that a burst sees fresh counts, cheap enough to ignore.</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
@@ -23,18 +21,9 @@ internal sealed partial class EngineCatalog(
     /// <summary>A poll that takes longer than this counts as no answer (a silo that died and is not yet declared dead).</summary>
     private static readonly TimeSpan PollTimeout = TimeSpan.FromSeconds(1);
 
-    private volatile Snapshot _current = new(FrozenDictionary<string, Report>.Empty, 0);
-
-    /// <summary>An engine's last load and when it was read (a <see cref="Stopwatch"/> timestamp).</summary>
-    public readonly record struct Report(EngineLoad Load, long At);
-
-    public sealed record Snapshot(FrozenDictionary<string, Report> Engines, long Version);
-
-    public Snapshot Current => _current;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        RoutingTelemetry.Track(this);
+        RoutingTelemetry.Track(loads);
         using var timer = new PeriodicTimer(PollInterval);
         do
         {
@@ -57,17 +46,14 @@ internal sealed partial class EngineCatalog(
         }
 
         var reports = await Task.WhenAll(keys.Select(key => PollAsync(key, cancellationToken)));
-        _current = new Snapshot(
-            reports.OfType<Report>().ToFrozenDictionary(static r => r.Load.Engine, StringComparer.Ordinal),
-            _current.Version + 1);
+        loads.Publish(reports.OfType<EngineLoad>());
     }
 
-    private async Task<Report?> PollAsync(string engine, CancellationToken cancellationToken)
+    private async Task<EngineLoad?> PollAsync(string engine, CancellationToken cancellationToken)
     {
         try
         {
-            var load = await grains.GetGrain<IInferenceGrain>(engine).GetLoadAsync().WaitAsync(PollTimeout, cancellationToken);
-            return new Report(load, Stopwatch.GetTimestamp());
+            return await grains.GetGrain<IInferenceGrain>(engine).GetLoadAsync().WaitAsync(PollTimeout, cancellationToken);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {

@@ -14,8 +14,8 @@ internal static class RoutingTelemetry
     private static readonly Counter<long> Decisions = Meter.CreateCounter<long>(
         "chatcluster.routing.decisions", "{request}", "Requests routed to an engine, by reason (cache, prefix, least_loaded, fallback; random with routing off) and engine.");
 
-    /// <summary>The catalog whose loads the gauges publish (one per routing silo).</summary>
-    private static EngineCatalog? _catalog;
+    /// <summary>The loads the gauges publish (one set per routing silo).</summary>
+    private static EngineLoads? _loads;
 
     static RoutingTelemetry()
     {
@@ -25,7 +25,7 @@ internal static class RoutingTelemetry
             "Requests waiting for a batch row at an engine, as this silo's router last read them.");
     }
 
-    public static void Track(EngineCatalog catalog) => _catalog = catalog;
+    public static void Track(EngineLoads loads) => _loads = loads;
 
     public static void Decided(EngineRoute route)
     {
@@ -47,5 +47,5 @@ internal static class RoutingTelemetry
     };
 
     private static IEnumerable<Measurement<int>> Observe(Func<EngineLoad, int> read) =>
-        _catalog?.Current.Engines.Values.Select(r => new Measurement<int>(read(r.Load), new KeyValuePair<string, object?>("engine", r.Load.Engine))) ?? [];
+        _loads?.Current.Engines.Values.Select(r => new Measurement<int>(read(r.Load), new KeyValuePair<string, object?>("engine", r.Load.Engine))) ?? [];
 }
