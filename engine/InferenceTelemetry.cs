@@ -69,5 +69,6 @@ public static class InferenceTelemetry
     internal static void Untrack(InferenceEngine engine) => Engines.TryRemove(engine, out _);
 
     private static IEnumerable<Measurement<T>> Observe<T>(Func<InferenceEngine, T> read) where T : struct =>
-        Engines.Keys.Select(e => new Measurement<T>(read(e), new KeyValuePair<string, object?>("gen_ai.request.model", e.Info.Id)));
+        Engines.Keys.Select(e => new Measurement<T>(read(e),
+            new KeyValuePair<string, object?>("gen_ai.request.model", e.Info.Id), new KeyValuePair<string, object?>("device", e.Info.Device)));
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using ChatCluster.Grains.Inference;
 using ChatCluster.Inference;
@@ -37,6 +38,8 @@ public sealed class InferenceGrain(LocalEngines engines, CallerWatch callers, IL
             throw new EngineUnavailableException($"The engine '{Key}' is draining (its silo is shutting down).");
         }
 
+        // The grain call's span (on this silo) names the engine, so a turn's trace shows where it ran.
+        Activity.Current?.SetTag("chatcluster.engine", Key);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, callers.For(caller));
         await foreach (var delta in _engine.ChatAsync(request, stop.Token))
         {
