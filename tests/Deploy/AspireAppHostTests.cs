@@ -13,17 +13,20 @@ using Xunit.Abstractions;
 namespace ChatCluster.Tests.Deploy;
 
 /// <summary>
-/// The Aspire app host (deploy/aspire) as a developer runs it: redis-server and two silo processes under
-/// Aspire's orchestrator, and the dashboard receiving their telemetry. A turn sent through the silo that does
-/// not hold the conversation must reach the dashboard as one trace with spans from both silos; the dashboard's
-/// trace page is saved as docs/aspire-trace.png. Every process it started is gone when it ends.
+/// The Aspire app host (deploy/aspire) as a developer runs it, in the split layout (--front 1 --inference 1):
+/// redis-server, a front silo (--role front: API and conversations, no model) and an inference silo
+/// (--role inference: the engine) under Aspire's orchestrator, and the dashboard receiving their telemetry.
+/// Chat turns sent through the front must be answered by the engine on the inference silo and reach the
+/// dashboard as one trace with spans from both silos; the dashboard's trace page is saved as
+/// docs/aspire-trace.png. Every process it started is gone when it ends. (The --silos layout of role-all silos
+/// shares all of this code but the role flags.)
 /// </summary>
 public sealed class AspireAppHostTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Budget = TimeSpan.FromMinutes(3);
 
     [Fact]
-    public async Task A_turn_across_the_two_silos_reaches_the_dashboard_as_one_trace_from_both()
+    public async Task A_turn_through_the_front_runs_on_the_inference_silo_and_reaches_the_dashboard_as_one_trace_from_both()
     {
         var started = Stopwatch.StartNew();
         using var timeout = new CancellationTokenSource(Budget);
@@ -47,7 +50,7 @@ public sealed class AspireAppHostTests(ITestOutputHelper output)
             var builder = await DistributedApplicationTestingBuilder.CreateAsync(
                 typeof(Program),
                 [
-                    "--Silos", "2", "--HttpPort", "0", "--RedisPort", redisPort.ToString(), "--RedisData", redisData.FullName,
+                    "--Front", "1", "--Inference", "1", "--HttpPort", "0", "--RedisPort", redisPort.ToString(), "--RedisData", redisData.FullName,
                     "--ClusterId", clusterId,
                     // Fixed dashboard ports: the silos are sent the configured OTLP address, so the testing
                     // builder's random proxy ports would point them nowhere. Anonymous: no login token.
@@ -64,20 +67,28 @@ public sealed class AspireAppHostTests(ITestOutputHelper output)
             {
                 await app.StartAsync(token);
                 var notifications = app.Services.GetRequiredService<ResourceNotificationService>();
+                // The front turns healthy only once it knows an engine, i.e. once the inference silo has joined.
                 await Task.WhenAll(
-                    notifications.WaitForResourceHealthyAsync("silo0", token),
-                    notifications.WaitForResourceHealthyAsync("silo1", token));
+                    notifications.WaitForResourceHealthyAsync("inference0", token),
+                    notifications.WaitForResourceHealthyAsync("front0", token));
                 output.WriteLine($"silos healthy after {started.Elapsed.TotalSeconds:F1} s");
 
-                using var silo0 = new HttpClient { BaseAddress = app.GetEndpoint("silo0", "http") };
-                using var silo1 = new HttpClient { BaseAddress = app.GetEndpoint("silo1", "http") };
+                using var front = new HttpClient { BaseAddress = app.GetEndpoint("front0", "http") };
+                using var inference = new HttpClient { BaseAddress = app.GetEndpoint("inference0", "http") };
 
-                // Created through silo0, the conversation lives there; the second turn arrives at silo1 with a
-                // trace id of our choosing (traceparent), so the dashboard can be asked for exactly that trace.
-                var id = await CreateAsync(silo0, token);
-                await SendAsync(silo0, id, "Define lantern", traceId: null, token);
+                // The inference silo serves no API: /v1 is the front's alone.
+                using (var noApi = await inference.GetAsync("/v1/models", token))
+                {
+                    Assert.Equal(System.Net.HttpStatusCode.NotFound, noApi.StatusCode);
+                }
+
+                // Created through the front, the conversation lives there; its turns run on the engine of the
+                // inference silo. The second turn carries a trace id of our choosing (traceparent), so the
+                // dashboard can be asked for exactly that trace.
+                var id = await CreateAsync(front, token);
+                await SendAsync(front, id, "Define lantern", traceId: null, token);
                 var traceId = ActivityTraceId.CreateRandom().ToHexString();
-                await SendAsync(silo1, id, "Define harbor", traceId, token);
+                await SendAsync(front, id, "Define harbor", traceId, token);
 
                 var trace = await WaitForTraceAsync(dashboard, traceId, token);
                 output.WriteLine($"trace {traceId} on the dashboard after {started.Elapsed.TotalSeconds:F1} s:");
@@ -86,21 +97,22 @@ public sealed class AspireAppHostTests(ITestOutputHelper output)
                     output.WriteLine($"  {span.Resource,-6} {span.Kind,-7} {span.Scope} {span.Name}");
                 }
 
-                // The request span on silo1, Orleans' client span there and its server span on silo0, then
-                // the engine's span on silo0: one trace across both silos.
-                Assert.Contains(trace, s => s.Resource == "silo1" && s.Kind == "server" && s.Scope.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
-                Assert.Contains(trace, s => s.Resource == "silo1" && s.Kind == "client" && s.Scope == "Microsoft.Orleans.Application");
-                Assert.Contains(trace, s => s.Resource == "silo0" && s.Kind == "server" && s.Scope == "Microsoft.Orleans.Application");
-                Assert.Contains(trace, s => s.Resource == "silo0" && s.Name == "inference.chat");
+                // The request span on the front, Orleans' client span there and its server span on the
+                // inference silo, then the engine's span there: one trace across both silos.
+                Assert.Contains(trace, s => s.Resource == "front0" && s.Kind == "server" && s.Scope.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
+                Assert.Contains(trace, s => s.Resource == "front0" && s.Kind == "client" && s.Scope == "Microsoft.Orleans.Application");
+                Assert.Contains(trace, s => s.Resource == "inference0" && s.Kind == "server" && s.Scope == "Microsoft.Orleans.Application");
+                Assert.Contains(trace, s => s.Resource == "inference0" && s.Name == "inference.chat");
+                Assert.DoesNotContain(trace, s => s.Resource == "front0" && s.Name == "inference.chat");
 
                 using var api = new HttpClient { BaseAddress = dashboard };
                 var resources = await api.GetStringAsync("/api/telemetry/resources", token);
                 output.WriteLine($"/api/telemetry/resources: {resources}");
-                Assert.Contains("silo0", resources, StringComparison.Ordinal);
-                Assert.Contains("silo1", resources, StringComparison.Ordinal);
+                Assert.Contains("front0", resources, StringComparison.Ordinal);
+                Assert.Contains("inference0", resources, StringComparison.Ordinal);
 
                 var screenshot = Path.Combine(TestPaths.RepositoryRoot, "docs", "aspire-trace.png");
-                var seen = await ScreenshotAsync(new Uri(dashboard, $"/traces/detail/{traceId}"), screenshot, ["inference.chat", "silo0", "silo1"], token);
+                var seen = await ScreenshotAsync(new Uri(dashboard, $"/traces/detail/{traceId}"), screenshot, ["inference.chat", "front0", "inference0"], token);
                 output.WriteLine($"dashboard page: {seen}");
                 Assert.True(new FileInfo(screenshot).Length > 10_000, "the screenshot is missing or empty");
 
@@ -108,7 +120,8 @@ public sealed class AspireAppHostTests(ITestOutputHelper output)
                 var running = ProcessesWhere(Ours);
                 output.WriteLine("running: " + string.Join("\n  ", running));
                 Assert.Contains(running, p => p.Contains("redis-server", StringComparison.Ordinal));
-                Assert.Contains(running, p => p.Contains("ChatCluster.Silo --urls", StringComparison.Ordinal));
+                Assert.Contains(running, p => p.Contains("ChatCluster.Silo --urls", StringComparison.Ordinal) && p.Contains("--role front", StringComparison.Ordinal));
+                Assert.Contains(running, p => p.Contains("ChatCluster.Silo --urls", StringComparison.Ordinal) && p.Contains("--role inference", StringComparison.Ordinal));
                 var apiServer = Assert.Single(running, p => p.Contains("dcp start-apiserver", StringComparison.Ordinal));
                 kubeconfig = Regex.Match(apiServer, @"--kubeconfig (\S+)").Groups[1].Value;
                 Assert.NotEmpty(kubeconfig);
@@ -168,7 +181,7 @@ public sealed class AspireAppHostTests(ITestOutputHelper output)
             if (reply.IsSuccessStatusCode)
             {
                 var spans = ParseSpans(JsonDocument.Parse(await reply.Content.ReadAsStringAsync(token)).RootElement);
-                if (spans.Exists(s => s.Name == "inference.chat") && spans.Exists(s => s.Resource == "silo1" && s.Kind == "server"))
+                if (spans.Exists(s => s.Name == "inference.chat") && spans.Exists(s => s.Resource == "front0" && s.Kind == "server"))
                 {
                     return spans;
                 }

@@ -18,12 +18,16 @@ namespace ChatCluster.Tests.Deploy;
 /// deploy/kubernetes as a cluster would receive it: the base and the GPU overlay rendered by kustomize, every
 /// object validated offline by both schema validators (kubernetes-models for types and required fields,
 /// KubernetesClient's strict load for unknown fields), and the properties the silo depends on checked against
-/// the silo's own code: its command-line parser, its cluster options and Orleans' Kubernetes hosting.
+/// the silo's own code: its command-line parser, its cluster options and Orleans' Kubernetes hosting. The silos
+/// are split in two Deployments of one Orleans cluster: chatcluster-front (--role front: the API, autoscaled,
+/// behind the Service) and chatcluster-inference (--role inference: the engines, the GPUs in the overlay).
 /// </summary>
 public sealed partial class KubernetesManifestTests(RenderedKubernetesManifests manifests, ITestOutputHelper output)
     : IClassFixture<RenderedKubernetesManifests>
 {
     private const string SiloName = "chatcluster-silo";
+    private const string FrontName = "chatcluster-front";
+    private const string InferenceName = "chatcluster-inference";
 
     [Fact]
     public void Base_and_gpu_overlay_pass_both_validators()
@@ -31,7 +35,8 @@ public sealed partial class KubernetesManifestTests(RenderedKubernetesManifests 
         foreach (var (name, yaml) in manifests.All)
         {
             var objects = LoadStrict(yaml);
-            Assert.True(objects.Count >= 12, $"{name} rendered only {objects.Count} objects");
+            Assert.True(objects.Count >= 14, $"{name} rendered only {objects.Count} objects");
+            Assert.Equal(new[] { FrontName, InferenceName }, objects.OfType<V1Deployment>().Select(d => d.Metadata.Name).Order());
             var report = ManifestTools.KubernetesModels(manifests.WriteTemp(name, yaml)).Single();
             Assert.True(report.Failures.Count == 0, $"kubernetes-models rejects {name}: {string.Join("; ", report.Failures)}");
             Assert.Equal(objects.Count, report.Objects);
@@ -42,12 +47,12 @@ public sealed partial class KubernetesManifestTests(RenderedKubernetesManifests 
     [Fact]
     public void Broken_deployments_are_each_rejected_by_the_pair_of_validators()
     {
-        var deployment = Document(manifests.Base, "Deployment", SiloName);
+        var deployment = Document(manifests.Base, "Deployment", FrontName);
         // The first three are mistakes only one of the two validators sees (which is why both run); the last, both.
-        var misspelled = Mutate(deployment, "terminationGracePeriodSeconds: 60", "terminationGracePeriodSecond: 60");
+        var misspelled = Mutate(deployment, "terminationGracePeriodSeconds: 45", "terminationGracePeriodSecond: 45");
         var quotedNumber = Mutate(deployment, "containerPort: 8080", "containerPort: \"8080\"");
         var unnamedContainer = Mutate(deployment, "\n        name: silo\n", "\n");
-        var wrongType = Mutate(deployment, "terminationGracePeriodSeconds: 60", "terminationGracePeriodSeconds: [60]");
+        var wrongType = Mutate(deployment, "terminationGracePeriodSeconds: 45", "terminationGracePeriodSeconds: [45]");
         string[] broken = [misspelled, quotedNumber, unnamedContainer, wrongType];
 
         var files = broken.Select((yaml, i) => manifests.WriteTemp($"broken-{i}", yaml)).ToArray();
@@ -65,13 +70,16 @@ public sealed partial class KubernetesManifestTests(RenderedKubernetesManifests 
         Assert.NotNull(strict[3]);                 // a list where a number belongs
     }
 
-    [Fact]
-    public void The_silo_pods_run_orleans_kubernetes_hosting_on_redis()
+    [Theory]
+    [InlineData(FrontName, SiloRole.Front)]
+    [InlineData(InferenceName, SiloRole.Inference)]
+    public void The_silo_pods_run_orleans_kubernetes_hosting_on_redis(string name, SiloRole role)
     {
-        var deployment = Single<V1Deployment>(manifests.Base);
+        var deployment = Deployment(manifests.Base, name);
         var pod = deployment.Spec.Template;
         var container = pod.Spec.Containers.Single();
         var options = ServeCommand.Parse([.. container.Args]);
+        Assert.Equal(role, options.Role);
 
         Assert.True(options.Kubernetes, "--kubernetes is not passed");
         Assert.Equal("http://0.0.0.0:8080", options.Urls);
@@ -98,11 +106,25 @@ public sealed partial class KubernetesManifestTests(RenderedKubernetesManifests 
             Assert.Equal(new Uri(options.Urls).Port, ports[probe.HttpGet.Port.Value]);
         }
 
-        // The API keys come from the mounted Secret; a missing Secret must stop the pod, not open the API.
-        var mount = container.VolumeMounts.Single(m => options.KeysFile!.StartsWith(m.MountPath + "/", StringComparison.Ordinal));
-        var secret = pod.Spec.Volumes.Single(v => v.Name == mount.Name).Secret;
-        Assert.NotNull(secret);
-        Assert.False(secret.Optional ?? false);
+        if (role == SiloRole.Front)
+        {
+            // The API keys come from the mounted Secret; a missing Secret must stop the pod, not open the API.
+            var mount = container.VolumeMounts.Single(m => options.KeysFile!.StartsWith(m.MountPath + "/", StringComparison.Ordinal));
+            var secret = pod.Spec.Volumes.Single(v => v.Name == mount.Name).Secret;
+            Assert.NotNull(secret);
+            Assert.False(secret.Optional ?? false);
+            Assert.False(options.DashboardOn, "a front's dashboard would cost a third of its memory");
+            // Sized for a node without a model (~140 MB idle, up to ~300 MB busy).
+            Assert.InRange(container.Resources.Requests["memory"].ToDecimal(), 150m * 1024 * 1024, 300m * 1024 * 1024);
+            Assert.InRange(container.Resources.Limits["memory"].ToDecimal(), 300m * 1024 * 1024, 512m * 1024 * 1024);
+        }
+        else
+        {
+            // The inference silo serves no API: no keys to read (nor a Secret it would wait for).
+            Assert.Null(options.KeysFile);
+            Assert.DoesNotContain(pod.Spec.Volumes, v => v.Secret is not null);
+            Assert.NotNull(deployment.Spec.Replicas); // no autoscaler owns its count
+        }
 
         Assert.Equal(SiloName, pod.Spec.ServiceAccountName);
         Assert.True(pod.Spec.SecurityContext.RunAsNonRoot);
@@ -111,12 +133,44 @@ public sealed partial class KubernetesManifestTests(RenderedKubernetesManifests 
         Assert.Contains("ALL", container.SecurityContext.Capabilities.Drop);
         Assert.Contains(container.VolumeMounts, m => m.MountPath == "/tmp");
         Assert.NotNull(container.Lifecycle?.PreStop?.Sleep);
-        Assert.True(pod.Spec.TerminationGracePeriodSeconds > container.Lifecycle.PreStop.Sleep.Seconds + 30,
-            "the grace period leaves no time for ASP.NET Core's 30 s shutdown after preStop");
+        // SIGTERM comes after preStop; the silo's shutdown timeout is --drain-seconds + 15 s (an inference silo
+        // lets its running generations finish for --drain-seconds).
+        Assert.True(pod.Spec.TerminationGracePeriodSeconds >= container.Lifecycle.PreStop.Sleep.Seconds + options.DrainSeconds + 15,
+            $"{name}: a grace period of {pod.Spec.TerminationGracePeriodSeconds} s leaves no time for the preStop sleep and the silo's drain + 15 s shutdown");
         Assert.True(container.Resources.Requests.ContainsKey("cpu"), "the CPU autoscaler needs a CPU request");
         Assert.True(container.Resources.Limits.ContainsKey("memory"));
         Assert.DoesNotContain("nvidia.com/gpu", container.Resources.Limits.Keys);
         Assert.Equal("cpu", options.Device);
+    }
+
+    [Fact]
+    public void Front_and_inference_silos_form_one_orleans_cluster_in_both_renderings()
+    {
+        foreach (var (name, yaml) in manifests.All)
+        {
+            var front = Deployment(yaml, FrontName);
+            var inference = Deployment(yaml, InferenceName);
+            var f = ServeCommand.Parse([.. front.Spec.Template.Spec.Containers.Single().Args]);
+            var i = ServeCommand.Parse([.. inference.Spec.Template.Spec.Containers.Single().Args]);
+            Assert.Equal((SiloRole.Front, SiloRole.Inference), (f.Role, i.Role));
+            // One cluster: the same Redis, cluster id, model and silo port, and the same orleans/* labels.
+            Assert.Equal((f.Redis, f.ClusterId, f.Model, f.SiloPort, f.Kubernetes), (i.Redis, i.ClusterId, i.Model, i.SiloPort, i.Kubernetes));
+            foreach (var label in new[] { KubernetesHostingOptions.ServiceIdLabel, KubernetesHostingOptions.ClusterIdLabel })
+            {
+                Assert.Equal(front.Spec.Template.Metadata.Labels[label], inference.Spec.Template.Metadata.Labels[label]);
+            }
+
+            Assert.Equal(f.ClusterId, front.Spec.Template.Metadata.Labels[KubernetesHostingOptions.ClusterIdLabel]);
+            Assert.Equal(SiloName, front.Spec.Template.Spec.ServiceAccountName);
+            Assert.Equal(SiloName, inference.Spec.Template.Spec.ServiceAccountName);
+            // Each Deployment owns only its own pods.
+            Assert.True(Selects(front.Spec.Selector.MatchLabels, front.Spec.Template.Metadata.Labels));
+            Assert.False(Selects(front.Spec.Selector.MatchLabels, inference.Spec.Template.Metadata.Labels), $"{name}: the front Deployment selects inference pods");
+            Assert.False(Selects(inference.Spec.Selector.MatchLabels, front.Spec.Template.Metadata.Labels), $"{name}: the inference Deployment selects front pods");
+            // The inference pods drain on SIGTERM: 45 s covers preStop, --drain-seconds and the 15 s after.
+            Assert.True(inference.Spec.Template.Spec.TerminationGracePeriodSeconds >= 45);
+            output.WriteLine($"{name}: front and inference in cluster {f.ClusterId} on {f.Redis}");
+        }
     }
 
     [Fact]
@@ -146,14 +200,16 @@ public sealed partial class KubernetesManifestTests(RenderedKubernetesManifests 
     }
 
     [Fact]
-    public void The_gpu_overlay_gives_each_silo_one_gpu_and_runs_the_engine_on_cuda()
+    public void The_gpu_overlay_gives_each_inference_silo_one_gpu_and_runs_the_engine_on_cuda()
     {
-        var cpu = Single<V1Deployment>(manifests.Base).Spec.Template;
-        var gpu = Single<V1Deployment>(manifests.Gpu).Spec.Template;
+        var cpu = Deployment(manifests.Base, InferenceName).Spec.Template;
+        var gpu = Deployment(manifests.Gpu, InferenceName).Spec.Template;
         var container = gpu.Spec.Containers.Single();
         var options = ServeCommand.Parse([.. container.Args]);
 
+        Assert.Equal(SiloRole.Inference, options.Role);
         Assert.Equal("cuda", options.Device);
+        Assert.Equal("cpu", ServeCommand.Parse([.. cpu.Spec.Containers.Single().Args]).Device);
         Assert.True(options.Kubernetes);
         Assert.Equal("redis:6379", options.Redis);
         Assert.Equal(1m, container.Resources.Limits["nvidia.com/gpu"].ToDecimal());
@@ -163,6 +219,21 @@ public sealed partial class KubernetesManifestTests(RenderedKubernetesManifests 
         Assert.Contains(gpu.Spec.Tolerations, t => t.Key == "nvidia.com/gpu" && t.Effect == "NoSchedule");
         Assert.NotEmpty(gpu.Spec.NodeSelector);
         Assert.Equal(cpu.Metadata.Labels, gpu.Metadata.Labels);
+        // Every other argument as in the base: only --device changes.
+        Assert.Equal(cpu.Spec.Containers.Single().Args.Count, container.Args.Count);
+        // Every GPU taken: a rollout must not wait for a surge pod's GPU.
+        Assert.Equal("0", Deployment(manifests.Gpu, InferenceName).Spec.Strategy.RollingUpdate.MaxSurge.Value);
+
+        // The front loads no model: the overlay leaves it exactly as in the base (CPU image, no GPU, CPU nodes).
+        var frontCpu = Deployment(manifests.Base, FrontName);
+        var frontGpu = Deployment(manifests.Gpu, FrontName);
+        Assert.Equal(KubernetesYaml.Serialize(frontCpu), KubernetesYaml.Serialize(frontGpu));
+        Assert.EndsWith(":cpu", frontGpu.Spec.Template.Spec.Containers.Single().Image);
+        Assert.DoesNotContain("nvidia.com/gpu", frontGpu.Spec.Template.Spec.Containers.Single().Resources.Limits.Keys);
+        Assert.Null(frontGpu.Spec.Template.Spec.NodeSelector);
+
+        // The base asks for no GPU anywhere.
+        Assert.DoesNotContain("nvidia.com/gpu", manifests.Base, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -178,43 +249,57 @@ public sealed partial class KubernetesManifestTests(RenderedKubernetesManifests 
         Assert.Equal(ArgAfter(args, "--dir"), container.VolumeMounts.Single(m => m.Name == claim.Metadata.Name).MountPath);
         Assert.Contains(objects.OfType<V1Service>(), s => s.Metadata.Name == redis.Spec.ServiceName && s.Spec.ClusterIP == "None");
 
-        // The silos' --redis names a Service that selects the Redis pod on its port.
-        var silo = ServeCommand.Parse([.. Single<V1Deployment>(manifests.Base).Spec.Template.Spec.Containers.Single().Args]);
-        var (host, port) = (silo.Redis!.Split(':')[0], int.Parse(silo.Redis.Split(':')[1]));
-        var service = objects.OfType<V1Service>().Single(s => s.Metadata.Name == host);
-        Assert.True(Selects(service.Spec.Selector, redis.Spec.Template.Metadata.Labels));
-        Assert.Contains(service.Spec.Ports, p => p.Port == port && container.Ports.Any(c => c.Name == p.TargetPort.Value));
-        // Only the silos may reach it.
+        // Both kinds of silo: their --redis names a Service that selects the Redis pod on its port, and the
+        // network policy lets them in (membership is in Redis: a silo that cannot reach it is no cluster member).
         var policy = objects.OfType<V1NetworkPolicy>().Single(p => Selects(p.Spec.PodSelector.MatchLabels, redis.Spec.Template.Metadata.Labels));
         var from = policy.Spec.Ingress.Single().FromProperty.Single().PodSelector.MatchLabels;
-        Assert.True(Selects(from, Single<V1Deployment>(manifests.Base).Spec.Template.Metadata.Labels));
+        foreach (var deployment in objects.OfType<V1Deployment>())
+        {
+            var silo = ServeCommand.Parse([.. deployment.Spec.Template.Spec.Containers.Single().Args]);
+            var (host, port) = (silo.Redis!.Split(':')[0], int.Parse(silo.Redis.Split(':')[1]));
+            var service = objects.OfType<V1Service>().Single(s => s.Metadata.Name == host);
+            Assert.True(Selects(service.Spec.Selector, redis.Spec.Template.Metadata.Labels));
+            Assert.Contains(service.Spec.Ports, p => p.Port == port && container.Ports.Any(c => c.Name == p.TargetPort.Value));
+            Assert.True(Selects(from, deployment.Spec.Template.Metadata.Labels), $"{deployment.Metadata.Name} may not reach Redis");
+        }
     }
 
     [Fact]
-    public void The_service_autoscaler_and_disruption_budget_select_the_silo_pods()
+    public void The_service_and_autoscaler_target_the_fronts_and_each_deployment_has_its_disruption_budget()
     {
         foreach (var (name, yaml) in manifests.All)
         {
             var objects = LoadStrict(yaml);
-            var deployment = Single<V1Deployment>(yaml);
-            var labels = deployment.Spec.Template.Metadata.Labels;
-            var container = deployment.Spec.Template.Spec.Containers.Single();
+            var front = Deployment(yaml, FrontName);
+            var inference = Deployment(yaml, InferenceName);
+            var frontLabels = front.Spec.Template.Metadata.Labels;
+            var inferenceLabels = inference.Spec.Template.Metadata.Labels;
 
-            var service = objects.OfType<V1Service>().Single(s => s.Metadata.Name == "chatcluster");
-            Assert.True(Selects(service.Spec.Selector, labels), $"{name}: the Service selects no silo pod");
+            // The API's Service: front pods only (an inference silo has no /v1 and would answer 404).
+            var service = Assert.Single(objects.OfType<V1Service>(), s => s.Metadata.Name == "chatcluster");
+            Assert.True(Selects(service.Spec.Selector, frontLabels), $"{name}: the Service selects no front pod");
+            Assert.False(Selects(service.Spec.Selector, inferenceLabels), $"{name}: the Service selects inference pods");
             Assert.Equal("http", service.Spec.Ports.Single().TargetPort.Value);
+            Assert.DoesNotContain(objects.OfType<V1Service>(), s => Selects(s.Spec.Selector, inferenceLabels));
 
+            // The autoscaler: the fronts only; the inference count is fixed (replicas), the fronts' is the autoscaler's.
             var hpa = Assert.Single(objects.OfType<V2HorizontalPodAutoscaler>());
-            Assert.Equal(("apps/v1", "Deployment", SiloName), (hpa.Spec.ScaleTargetRef.ApiVersion, hpa.Spec.ScaleTargetRef.Kind, hpa.Spec.ScaleTargetRef.Name));
+            Assert.Equal(("apps/v1", "Deployment", FrontName), (hpa.Spec.ScaleTargetRef.ApiVersion, hpa.Spec.ScaleTargetRef.Kind, hpa.Spec.ScaleTargetRef.Name));
             Assert.Contains(hpa.Spec.Metrics, m => m.Type == "Resource" && m.Resource.Name == "cpu" && m.Resource.Target.AverageUtilization > 0);
-            Assert.True(hpa.Spec.MinReplicas >= 2, $"{name}: one silo's loss would leave none");
-            // The autoscaler owns the count; a fixed replicas would reset it on every apply.
-            Assert.Null(deployment.Spec.Replicas);
+            Assert.True(hpa.Spec.MinReplicas >= 2, $"{name}: one front's loss would leave none");
+            Assert.Null(front.Spec.Replicas); // a fixed replicas would reset the autoscaler's count on every apply
+            Assert.True(inference.Spec.Replicas >= 2, $"{name}: one inference silo's loss would leave no engine");
+            Assert.NotNull(front.Spec.Template.Spec.Containers.Single().Resources.Requests["cpu"]); // the autoscaler's base
 
-            var pdb = Assert.Single(objects.OfType<V1PodDisruptionBudget>());
-            Assert.True(Selects(pdb.Spec.Selector.MatchLabels, labels), $"{name}: the disruption budget selects no silo pod");
-            Assert.True(pdb.Spec.MaxUnavailable is not null || pdb.Spec.MinAvailable is not null);
-            Assert.NotNull(container.Resources.Requests["cpu"]);
+            // One disruption budget per Deployment, each selecting only its own pods.
+            var pdbs = objects.OfType<V1PodDisruptionBudget>().ToList();
+            Assert.Equal(2, pdbs.Count);
+            foreach (var (deployment, other) in new[] { (front, inference), (inference, front) })
+            {
+                var pdb = Assert.Single(pdbs, p => Selects(p.Spec.Selector.MatchLabels, deployment.Spec.Template.Metadata.Labels));
+                Assert.False(Selects(pdb.Spec.Selector.MatchLabels, other.Spec.Template.Metadata.Labels), $"{name}: {pdb.Metadata.Name} selects both kinds of pod");
+                Assert.True(pdb.Spec.MaxUnavailable is not null || pdb.Spec.MinAvailable is not null);
+            }
         }
     }
 
@@ -227,27 +312,33 @@ public sealed partial class KubernetesManifestTests(RenderedKubernetesManifests 
         Assert.Equal("/metrics", Scalar(job, "metrics_path"));
         Assert.NotNull(Scalar(job["authorization"], "credentials_file")); // the API's keys protect /metrics
 
-        var pod = Single<V1Deployment>(manifests.Base).Spec.Template;
         var sd = (YamlMappingNode)((YamlSequenceNode)job["kubernetes_sd_configs"]).Children.Single();
         Assert.Equal("pod", Scalar(sd, "role"));
-        var ns = Single<V1Deployment>(manifests.Base).Metadata.NamespaceProperty;
-        Assert.Contains(ns, Strings(sd["namespaces"]["names"]));
         var selector = Scalar(((YamlSequenceNode)sd["selectors"]).Children.Single(), "label")!.Split('=');
-        Assert.Equal(selector[1], pod.Metadata.Labels[selector[0]]);
-
-        // The keep rule on the container port's name must leave exactly the HTTP port.
         var relabels = ((YamlSequenceNode)job["relabel_configs"]).Children.Cast<YamlMappingNode>().ToList();
         var portRule = relabels.Single(r => Strings(r["source_labels"]).Contains("__meta_kubernetes_pod_container_port_name"));
         Assert.Equal("keep", Scalar(portRule, "action"));
-        var kept = pod.Spec.Containers.Single().Ports.Where(p => Regex.IsMatch(p.Name, $"^(?:{Scalar(portRule, "regex")})$")).ToList();
-        Assert.Equal(8080, Assert.Single(kept).ContainerPort);
-        // Pod labels reach Prometheus with every character outside [a-zA-Z0-9_] turned into "_".
-        foreach (var source in relabels.SelectMany(r => Strings(r["source_labels"])))
+
+        // Both kinds of silo pod are scraped: the inference silos have no Service, only pod discovery finds them.
+        foreach (var deployment in LoadStrict(manifests.Base).OfType<V1Deployment>())
         {
-            if (source.StartsWith("__meta_kubernetes_pod_label_", StringComparison.Ordinal))
+            var pod = deployment.Spec.Template;
+            Assert.Contains(deployment.Metadata.NamespaceProperty, Strings(sd["namespaces"]["names"]));
+            Assert.Equal(selector[1], pod.Metadata.Labels[selector[0]]);
+
+            // The keep rule on the container port's name must leave exactly the HTTP port.
+            var kept = pod.Spec.Containers.Single().Ports.Where(p => Regex.IsMatch(p.Name, $"^(?:{Scalar(portRule, "regex")})$")).ToList();
+            Assert.Equal(8080, Assert.Single(kept).ContainerPort);
+            // Pod labels reach Prometheus with every character outside [a-zA-Z0-9_] turned into "_".
+            foreach (var source in relabels.SelectMany(r => Strings(r["source_labels"])))
             {
-                Assert.Contains(pod.Metadata.Labels.Keys, k => "__meta_kubernetes_pod_label_" + NonLabelCharacter().Replace(k, "_") == source);
+                if (source.StartsWith("__meta_kubernetes_pod_label_", StringComparison.Ordinal))
+                {
+                    Assert.Contains(pod.Metadata.Labels.Keys, k => "__meta_kubernetes_pod_label_" + NonLabelCharacter().Replace(k, "_") == source);
+                }
             }
+
+            output.WriteLine($"{deployment.Metadata.Name}: scraped on port 8080");
         }
 
         var promtool = ManifestTools.Require("promtool", "Debian's prometheus package brings it (apt-get install -y prometheus)");
@@ -335,7 +426,8 @@ public sealed partial class KubernetesManifestTests(RenderedKubernetesManifests 
         }
     }
 
-    private static T Single<T>(string yaml) => LoadStrict(yaml).OfType<T>().Single();
+    private static V1Deployment Deployment(string yaml, string name) =>
+        LoadStrict(yaml).OfType<V1Deployment>().Single(d => d.Metadata.Name == name);
 
     private static string Document(string yaml, string kind, string name) =>
         yaml.Split("\n---\n").Single(d => d.Contains($"\nkind: {kind}\n", StringComparison.Ordinal)
