@@ -42,7 +42,27 @@ public static class GatewayApplicationExtensions
             api.UseMiddleware<ApiErrorMiddleware>();
             api.UseMiddleware<ApiKeyMiddleware>();
         });
-        if (!keys.IsOpen && options.KeyProtectedPaths.Count > 0)
+        app.UseKeyProtectedPaths();
+        var v1 = app.MapGroup("/v1");
+        OpenAiEndpoints.Map(v1);
+        ConversationEndpoints.Map(v1);
+
+        // Anything else under /v1 (wrong path or wrong method) gets OpenAI's error body rather than an empty 404.
+        v1.Map("{**path}", static context => throw new ApiException(ApiError.NotFound(
+            $"Unknown endpoint: {context.Request.Method} {context.Request.Path}.")));
+        EmbeddedFiles.Map(app);
+        return app;
+    }
+
+    /// <summary>
+    /// With keys configured, requires one on the host's own <see cref="GatewayOptions.KeyProtectedPaths"/>
+    /// (/metrics, /dashboard). <see cref="MapChatGateway"/> calls it; a node without the API (an inference silo)
+    /// calls it alone, after registering the gateway's services for their key store.
+    /// </summary>
+    public static WebApplication UseKeyProtectedPaths(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<GatewayOptions>();
+        if (!app.Services.GetRequiredService<ApiKeyStore>().IsOpen && options.KeyProtectedPaths.Count > 0)
         {
             var protectedPaths = options.KeyProtectedPaths.Select(static p => new PathString(p)).ToArray();
             app.UseWhen(context => protectedPaths.Any(p => context.Request.Path.StartsWithSegments(p)), static operator_ =>
@@ -52,14 +72,6 @@ public static class GatewayApplicationExtensions
             });
         }
 
-        var v1 = app.MapGroup("/v1");
-        OpenAiEndpoints.Map(v1);
-        ConversationEndpoints.Map(v1);
-
-        // Anything else under /v1 (wrong path or wrong method) gets OpenAI's error body rather than an empty 404.
-        v1.Map("{**path}", static context => throw new ApiException(ApiError.NotFound(
-            $"Unknown endpoint: {context.Request.Method} {context.Request.Path}.")));
-        EmbeddedFiles.Map(app);
         return app;
     }
 }

@@ -61,6 +61,11 @@ public static class SiloHost
         {
             AddGateway(builder, options, engines);
         }
+        else
+        {
+            // No API here, but the same keys guard /metrics and /dashboard.
+            builder.Services.AddChatGateway(GatewayOptionsFor(options, engines));
+        }
 
         builder.AddChatClusterTelemetry();
 
@@ -69,8 +74,13 @@ public static class SiloHost
         {
             app.MapChatGateway();
         }
+        else
+        {
+            app.UseKeyProtectedPaths();
+        }
 
         app.MapGet("/healthz", Healthz(app.Services, options.Role));
+        app.MapGet("/livez", static () => Results.Text("ok")); // the process serves, whatever the cluster's state (Kubernetes' liveness)
         app.MapChatClusterMetrics();
         if (options.DashboardOn)
         {
@@ -123,10 +133,17 @@ public static class SiloHost
         services.AddSingleton(sp => new InferenceClient(
             sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IEngineRouter>(), sp.GetRequiredService<ILocalSiloDetails>().SiloAddress));
 
-        // The served model's name: the local engine's, or on a front silo the --model folder's (only its config
-        // is read). Every silo of a cluster is given the same --model.
+        services.AddChatGateway(GatewayOptionsFor(options, engines));
+    }
+
+    /// <summary>
+    /// The gateway's options. The served model's name is the local engine's, or on a front silo the --model
+    /// folder's (only its config is read): every silo of a cluster is given the same --model.
+    /// </summary>
+    private static GatewayOptions GatewayOptionsFor(SiloOptions options, LocalEngines? engines)
+    {
         var info = engines?.All.First().Info;
-        services.AddChatGateway(new GatewayOptions
+        return new GatewayOptions
         {
             ModelId = info?.Id ?? ModelConfig.Load(options.Model).Id,
             ModelCreatedUnixSeconds = info?.CreatedUnixSeconds ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
@@ -137,7 +154,7 @@ public static class SiloHost
             MaxConcurrentStreamsPerKey = options.MaxStreamsPerKey,
             MaxBeamWidth = Math.Min(Inference.Sampling.SamplingLimits.MaxBeamWidth, options.MaxBatch),
             KeyProtectedPaths = [TelemetryServiceCollectionExtensions.MetricsPath, DashboardPath],
-        });
+        };
     }
 
     /// <summary>

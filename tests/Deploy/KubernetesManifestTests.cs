@@ -102,7 +102,8 @@ public sealed partial class KubernetesManifestTests(RenderedKubernetesManifests 
         foreach (var (kind, probe) in new[] { ("startup", container.StartupProbe), ("readiness", container.ReadinessProbe), ("liveness", container.LivenessProbe) })
         {
             Assert.True(probe?.HttpGet is not null, $"no {kind} probe over HTTP");
-            Assert.Equal("/healthz", probe.HttpGet.Path);
+            // Liveness asks only whether the process serves: a front without engines is unready, not dead.
+            Assert.Equal(kind == "liveness" ? "/livez" : "/healthz", probe.HttpGet.Path);
             Assert.Equal(new Uri(options.Urls).Port, ports[probe.HttpGet.Port.Value]);
         }
 

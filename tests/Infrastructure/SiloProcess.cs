@@ -45,7 +45,13 @@ public sealed class SiloProcess : IAsyncDisposable
     public static Task<SiloProcess> StartAsync(params string[] arguments) => StartAsync(new Dictionary<string, string>(), arguments);
 
     /// <summary>Starts a silo with extra environment variables (OTEL_*, say).</summary>
-    public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    public static Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        StartAsync(environment, "/healthz", arguments);
+
+    /// <summary>Starts a silo that may never be ready (a front with no engine): waits only until it is alive (/livez).</summary>
+    public static Task<SiloProcess> StartUnreadyAsync(params string[] arguments) => StartAsync(new Dictionary<string, string>(), "/livez", arguments);
+
+    private static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> environment, string readyPath, string[] arguments)
     {
         var port = FreePort.Next();
         var start = new ProcessStartInfo("dotnet")
@@ -82,7 +88,7 @@ public sealed class SiloProcess : IAsyncDisposable
         silo._process.ErrorDataReceived += (_, e) => silo.Append(e.Data);
         silo._process.BeginOutputReadLine();
         silo._process.BeginErrorReadLine();
-        await silo.WaitHealthyAsync();
+        await silo.WaitHealthyAsync(readyPath);
         return silo;
     }
 
@@ -118,7 +124,7 @@ public sealed class SiloProcess : IAsyncDisposable
         await Task.CompletedTask;
     }
 
-    private async Task WaitHealthyAsync()
+    private async Task WaitHealthyAsync(string readyPath)
     {
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (DateTime.UtcNow < deadline)
@@ -130,7 +136,7 @@ public sealed class SiloProcess : IAsyncDisposable
 
             try
             {
-                if ((await Client.GetAsync("/healthz")).StatusCode == HttpStatusCode.OK)
+                if ((await Client.GetAsync(readyPath)).StatusCode == HttpStatusCode.OK)
                 {
                     return;
                 }
