@@ -1,4 +1,4 @@
-using System.Runtime.CompilerServices;
+using ChatCluster.Grains;
 using ChatCluster.Gateway.Errors;
 
 namespace ChatCluster.Gateway.Http;
@@ -43,44 +43,21 @@ internal static class ClusterRetry
         }
     }
 
-    public static async IAsyncEnumerable<T> StreamAsync<T>(
-        Func<CancellationToken, IAsyncEnumerable<T>> start, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public static IAsyncEnumerable<T> StreamAsync<T>(Func<CancellationToken, IAsyncEnumerable<T>> start, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + Budget;
-        for (var pause = FirstPause; ; pause = Next(pause))
+        var pause = FirstPause;
+        return RetryBeforeFirstEvent.StreamAsync(start, async e =>
         {
-            var events = start(cancellationToken).GetAsyncEnumerator(cancellationToken);
-            try
+            if (!ErrorMapping.IsClusterUnavailable(e) || ErrorMapping.IsStorageUnavailable(e) || DateTime.UtcNow + pause >= deadline)
             {
-                bool any;
-                try
-                {
-                    any = await events.MoveNextAsync();
-                }
-                catch (Exception e) when (ErrorMapping.IsClusterUnavailable(e) && !ErrorMapping.IsStorageUnavailable(e) && DateTime.UtcNow + pause < deadline)
-                {
-                    await Task.Delay(pause, cancellationToken);
-                    continue;
-                }
-
-                if (!any)
-                {
-                    yield break;
-                }
-
-                yield return events.Current;
-                while (await events.MoveNextAsync())
-                {
-                    yield return events.Current;
-                }
-
-                yield break;
+                return false;
             }
-            finally
-            {
-                await events.DisposeAsync();
-            }
-        }
+
+            await Task.Delay(pause, cancellationToken);
+            pause = Next(pause);
+            return true;
+        }, cancellationToken);
     }
 
     private static TimeSpan Next(TimeSpan pause) => pause * 2 < LongestPause ? pause * 2 : LongestPause;

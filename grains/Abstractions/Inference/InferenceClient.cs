@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using ChatCluster.Inference;
 
 namespace ChatCluster.Grains.Inference;
@@ -15,52 +14,33 @@ public sealed class InferenceClient(IGrainFactory grains, IEngineRouter router, 
     /// <summary>Engines tried for one request at most, so a cluster in flux cannot keep a request looping.</summary>
     private const int MaxAttempts = 4;
 
-    public IEngineRouter Router => router;
-
     /// <summary>
     /// Streams the reply to <paramref name="request"/>. <paramref name="routed"/> hears each decision (the last
     /// one served the reply): a conversation keeps it as the engine that holds its cache.
     /// </summary>
-    public async IAsyncEnumerable<ChatDelta> ChatAsync(
-        ChatRequest request, RouteHint hint, Action<EngineRoute>? routed = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<ChatDelta> ChatAsync(
+        ChatRequest request, RouteHint hint, Action<EngineRoute>? routed = null, CancellationToken cancellationToken = default)
     {
         var failed = new List<string>();
-        while (true)
-        {
-            var route = router.Route(hint, failed);
-            routed?.Invoke(route);
-            var events = grains.GetGrain<IInferenceGrain>(route.Engine).ChatAsync(request, localSilo, cancellationToken).GetAsyncEnumerator(cancellationToken);
-            try
+        EngineRoute route = default;
+        return RetryBeforeFirstEvent.StreamAsync(
+            token =>
             {
-                bool any;
-                try
-                {
-                    any = await events.MoveNextAsync();
-                }
-                catch (Exception e) when (ClusterFaults.IsEngineGone(e) && failed.Count + 1 < MaxAttempts && !cancellationToken.IsCancellationRequested)
-                {
-                    router.MarkFailed(route.Engine);
-                    failed.Add(route.Engine);
-                    continue;
-                }
-
-                if (!any)
-                {
-                    yield break;
-                }
-
-                yield return events.Current;
-                while (await events.MoveNextAsync())
-                {
-                    yield return events.Current;
-                }
-
-                yield break;
-            }
-            finally
+                route = router.Route(hint, failed);
+                routed?.Invoke(route);
+                return grains.GetGrain<IInferenceGrain>(route.Engine).ChatAsync(request, localSilo, token);
+            },
+            e =>
             {
-                await events.DisposeAsync();
-            }
-        }
+                if (!ClusterFaults.IsEngineGone(e) || failed.Count + 1 >= MaxAttempts)
+                {
+                    return ValueTask.FromResult(false);
+                }
+
+                router.MarkFailed(route.Engine);
+                failed.Add(route.Engine);
+                return ValueTask.FromResult(true);
+            },
+            cancellationToken);
     }
 }
