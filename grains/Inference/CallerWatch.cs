@@ -13,18 +13,27 @@ public sealed partial class CallerWatch : IDisposable
 {
     private readonly ConcurrentDictionary<SiloAddress, CancellationTokenSource> _callers = new();
     private readonly IClusterMembershipService _membership;
+    private readonly SiloAddress _self;
     private readonly ILogger<CallerWatch> _logger;
     private readonly CancellationTokenSource _stop = new();
 
-    public CallerWatch(IClusterMembershipService membership, ILogger<CallerWatch> logger)
+    public CallerWatch(IClusterMembershipService membership, ILocalSiloDetails silo, ILogger<CallerWatch> logger)
     {
-        (_membership, _logger) = (membership, logger);
+        (_membership, _self, _logger) = (membership, silo.SiloAddress, logger);
         _ = WatchAsync();
     }
 
-    /// <summary>A token cancelled when <paramref name="caller"/> is declared dead (already cancelled if it is).</summary>
+    /// <summary>
+    /// A token cancelled when <paramref name="caller"/> is declared dead (already cancelled if it is); none for
+    /// this silo itself, whose readers end with it.
+    /// </summary>
     public CancellationToken For(SiloAddress caller)
     {
+        if (caller.Equals(_self))
+        {
+            return CancellationToken.None;
+        }
+
         if (_membership.CurrentSnapshot.GetSiloStatus(caller) == SiloStatus.Dead)
         {
             return new CancellationToken(canceled: true);
