@@ -18,6 +18,9 @@ internal sealed record HttpBenchOptions(
     /// <summary>Each measured turn is a conversation's second (its first runs untimed before it): the roles mode's cache phase.</summary>
     public bool SecondTurns { get; init; }
 
+    /// <summary>With <see cref="SecondTurns"/>: sentences (about 12 tokens each) of the untimed first turn's message; 0: the usual message.</summary>
+    public int OpeningSentences { get; init; }
+
     /// <summary>The roles mode's phases to run: hop, cache, or both (the default).</summary>
     public IReadOnlyList<string> Phases { get; init; } = ["hop", "cache"];
 
@@ -41,6 +44,7 @@ internal sealed record HttpBenchOptions(
                 "--seconds" => o with { Seconds = Positive("--seconds", Value()) },
                 "--model" => o with { Model = Path.GetFullPath(Value()) },
                 "--out" => o with { OutputDirectory = Path.GetFullPath(Value()) },
+                "--opening" when mode == "roles" => o with { OpeningSentences = Positive("--opening", Value()) },
                 "--phase" when mode == "roles" => o with { Phases = Value().Split(',') is var p && p.All(x => x is "hop" or "cache") ? p : throw new ArgumentException("--phase: hop, cache, or hop,cache") },
                 _ => throw new ArgumentException($"{mode}: unknown option {args[i]}"),
             };

@@ -19,7 +19,7 @@ internal sealed class HttpBenchmark(HttpBenchOptions options)
         // Every client's create and send may be open at once; the pool must not make clients queue for a socket.
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = options.Streams * 2 };
         using var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
-        var client = new SseTurnClient(http, options.Tokens, bannedTokens);
+        var client = new SseTurnClient(http, options.Tokens, bannedTokens, openingSentences: options.OpeningSentences);
 
         AnsiConsole.MarkupLine($"[bold]ChatCluster HTTP benchmark[/] {options.Streams} streams x {options.Tokens} tokens, " +
             $"{options.Rounds} rounds of {options.Seconds} s; {Markup.Escape(MachineInfo.Line)}");

@@ -14,8 +14,9 @@ using Spectre.Console;
 //                                          [--sample-seconds 5] [--silo-env KEY=VALUE] [--label NAME] [--model DIR] [--out bench/results]
 // dotnet run -c Release --project bench -- stack [--streams 1,16,64] [--seconds 5] [--tokens 64] [--warmup 2] [--rounds 5] [--max-batch 32]
 //                                          [--silo-env KEY=VALUE] [--model DIR] [--out bench/results]     (the engine in-process vs the silos over HTTP)
-// dotnet run -c Release --project bench -- roles [--streams 16] [--seconds 5] [--tokens 64] [--warmup 1] [--rounds 5] [--model DIR]
-//                                          [--out bench/results]     (all vs front+inference; cache routing vs random)
+// dotnet run -c Release --project bench -- roles [--phase hop,cache] [--streams 16] [--seconds 5] [--tokens 64] [--opening N]
+//                                          [--warmup 1] [--rounds 5] [--model DIR] [--out bench/results]
+//                                          (all vs front+inference; cache routing vs random on turn 2 after an N-sentence opening)
 if (args is not [("http" or "cluster" or "load" or "stack" or "roles") and var mode, .. var rest])
 {
     return await BenchRunner.RunAsync(BenchOptions.Parse(args));

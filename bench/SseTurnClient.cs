@@ -13,8 +13,24 @@ namespace ChatCluster.Bench;
 /// Delta events are recognised by their prefix (or, in a completion chunk, by a substring) rather than parsed:
 /// the client shares the machine with the servers, so it stays light; only the final and error events are parsed.
 /// </summary>
-internal sealed class SseTurnClient(HttpClient http, int maxTokens, IEnumerable<int> bannedTokens, string? model = null)
+internal sealed class SseTurnClient(HttpClient http, int maxTokens, IEnumerable<int> bannedTokens, string? model = null, int openingSentences = 0)
 {
+    /// <summary>The opening message's sentence: about a dozen tokens, which the chat template encodes the same way every turn.</summary>
+    private const string OpeningSentence = "The river runs past the old mill and down into the sea.";
+
+    /// <summary>
+    /// A conversation's first turn before a timed second one: a long message (<c>openingSentences</c>) with a short
+    /// reply, so that the history the second turn brings is mostly text whose tokens a kept cache holds exactly
+    /// (a reply is re-encoded from its text, which need not give back the ids it was sampled as).
+    /// </summary>
+    private readonly string _openingBody = JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["content"] = string.Join(' ', Enumerable.Repeat(OpeningSentence, Math.Max(1, openingSentences))),
+        ["stream"] = true,
+        ["max_tokens"] = 8,
+        ["logit_bias"] = BiasOf(bannedTokens), // an empty reply would be a turn without a delta, counted as a failure
+    });
+
     /// <summary>A turn that has not ended by then counts as an error instead of holding up the round forever.</summary>
     private static readonly TimeSpan TurnTimeout = TimeSpan.FromMinutes(2);
 
@@ -57,7 +73,7 @@ internal sealed class SseTurnClient(HttpClient http, int maxTokens, IEnumerable<
     /// </summary>
     public async Task<TurnResult> RunSecondTurnAsync(HttpTarget target, CancellationToken cancellationToken)
     {
-        var (id, first) = await RunAsync(target, null, cancellationToken);
+        var (id, first) = await RunAsync(target, null, openingSentences > 0 ? _openingBody : _sendBody, cancellationToken);
         return id is null || first.Error is not null ? first : (await RunAsync(target, id, cancellationToken)).Turn;
     }
 
@@ -65,7 +81,10 @@ internal sealed class SseTurnClient(HttpClient http, int maxTokens, IEnumerable<
     /// A turn of conversation <paramref name="id"/>, or of a new one when it is null (the load mode keeps a
     /// conversation for several turns); the conversation's id comes back with the turn, null if creating failed.
     /// </summary>
-    public async Task<(string? Id, TurnResult Turn)> RunAsync(HttpTarget target, string? id, CancellationToken cancellationToken)
+    public Task<(string? Id, TurnResult Turn)> RunAsync(HttpTarget target, string? id, CancellationToken cancellationToken) =>
+        RunAsync(target, id, _sendBody, cancellationToken);
+
+    private async Task<(string? Id, TurnResult Turn)> RunAsync(HttpTarget target, string? id, string body, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TurnTimeout);
@@ -74,7 +93,7 @@ internal sealed class SseTurnClient(HttpClient http, int maxTokens, IEnumerable<
         {
             id ??= await CreateAsync(target.Create, timeout.Token);
             step = "send";
-            return (id, await SendAsync(new Uri(target.Send, $"v1/conversations/{id}/messages"), _sendBody, completion: false, timeout.Token));
+            return (id, await SendAsync(new Uri(target.Send, $"v1/conversations/{id}/messages"), body, completion: false, timeout.Token));
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

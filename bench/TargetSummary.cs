@@ -15,6 +15,7 @@ internal sealed record TargetSummary(
     Spread TokensPerSecond,
     Spread? RatioToFirst,
     double TtftP50Ms,
+    double TtftMeanMs,
     double TtftP99Ms,
     double ItlP50Ms,
     double ItlP99Ms,
@@ -34,7 +35,7 @@ internal sealed record TargetSummary(
             target.Name, target.Create, target.Send,
             Spread.Of(rounds.Select(r => r.TokensPerSecond)),
             first is null ? null : Spread.Of(rounds.Zip(first, (r, f) => r.TokensPerSecond / f.TokensPerSecond)),
-            Percentiles.Of(ttft, 0.5), Percentiles.Of(ttft, 0.99),
+            Percentiles.Of(ttft, 0.5), ttft.Count == 0 ? 0 : ttft.Average(), Percentiles.Of(ttft, 0.99),
             Percentiles.Of(itl, 0.5), Percentiles.Of(itl, 0.99),
             rounds.Sum(r => r.Errors), warmUpErrors, rounds);
     }
