@@ -21,15 +21,35 @@ internal sealed partial class EngineCatalog(
     /// <summary>A poll that takes longer than this counts as no answer (a silo that died and is not yet declared dead).</summary>
     private static readonly TimeSpan PollTimeout = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long start-up waits for the first poll, so that a node's engines are known when it first listens.</summary>
+    private static readonly TimeSpan FirstPollWait = TimeSpan.FromSeconds(5);
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Started after the Orleans silo and before Kestrel: one poll first, so /healthz answers 200 as soon as the
+        // node listens (a node whose engines are elsewhere and not up yet moves on after the wait and polls on).
+        RoutingTelemetry.Track(loads);
+        using var firstPoll = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        firstPoll.CancelAfter(FirstPollWait);
+        try
+        {
+            await RefreshAsync(firstPoll.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Engines that did not answer in time are picked up by the next polls.
+        }
+
+        await base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        RoutingTelemetry.Track(loads);
         using var timer = new PeriodicTimer(PollInterval);
-        do
+        while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             await RefreshAsync(stoppingToken);
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     /// <summary>Reads every engine's load once and publishes the new snapshot.</summary>

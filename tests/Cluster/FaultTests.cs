@@ -35,7 +35,7 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
             var id = await victim.Client.CreateConversationAsync();
             await victim.Client.SendTurnAsync(id, "First, acknowledged.");
             using var load = new CancellationTokenSource();
-            var busy = Enumerable.Range(0, 16).Select(_ => KeepBusyAsync(victim, load.Token)).ToList();
+            var busy = Enumerable.Range(0, 16).Select(_ => StreamingTurns.KeepBusyAsync(victim.Client, load.Token)).ToList();
 
             // A long reply streamed through the survivor from the victim, which generates it.
             using var stream = await StreamingTurns.OpenStreamAsync(survivor.Client, id);
@@ -95,23 +95,6 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
         await using var next = await StartAsync();
         var contents = (await next.Client.MessagesAsync(id)).Select(m => m.Content).ToList();
         Assert.Equal(finished ? 5 : 3, contents.Count);
-    }
-
-    /// <summary>Long stateless replies on one node until cancelled (or the node dies).</summary>
-    private static async Task KeepBusyAsync(SiloProcess node, CancellationToken cancellationToken)
-    {
-        var body = $$"""{"model":"tiny-model","messages":[{"role":"user","content":"Go on."}],"max_tokens":100,"logit_bias":{{StreamingTurns.BanEndTokens}}}""";
-        try
-        {
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                using var reply = await node.Client.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"), cancellationToken);
-            }
-        }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
-        {
-            // The node was killed, or the test is done with it.
-        }
     }
 
     private Task<SiloProcess> StartAsync() =>

@@ -44,4 +44,19 @@ public static class AsyncTimeouts
             await Task.Delay(2);
         }
     }
+
+    /// <summary>Polls an asynchronous condition (an HTTP probe, say) every 50 ms until it holds, or fails after the timeout.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? Default);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Timed out waiting until {what}.");
+            }
+
+            await Task.Delay(50);
+        }
+    }
 }

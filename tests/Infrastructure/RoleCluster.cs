@@ -23,6 +23,10 @@ public sealed partial class RoleCluster : IAsyncLifetime
         await Redis.InitializeAsync();
         Engines.AddRange(await Task.WhenAll(Enumerable.Range(0, InferenceSilos).Select(_ => StartAsync("inference"))));
         Front = await StartAsync("front");
+
+        // The front is ready once it knows one engine; the tests want it to know both before they send a burst.
+        await AsyncTimeouts.UntilAsync(async () => EngineGauge().Matches(await Front.Client.GetStringAsync("/metrics")).Count == InferenceSilos,
+            $"the front's router knows all {InferenceSilos} engines");
     }
 
     public Task<SiloProcess> StartAsync(string role) =>
@@ -64,6 +68,9 @@ public sealed partial class RoleCluster : IAsyncLifetime
 
     [GeneratedRegex(@"^chatcluster_routing_decisions_total\{(?<labels>[^}]*)\} (?<value>\S+)", RegexOptions.Multiline)]
     private static partial Regex DecisionLine();
+
+    [GeneratedRegex(@"^chatcluster_routing_engine_outstanding\{", RegexOptions.Multiline)]
+    private static partial Regex EngineGauge();
 
     [GeneratedRegex(@"(?<name>\w+)=""(?<value>[^""]*)""")]
     private static partial Regex Label();

@@ -48,8 +48,12 @@ public class ServerFixture : IAsyncLifetime
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address);
         Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(5) };
-        using var health = await Client.GetAsync("/healthz");
-        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        // Ready once the node's router knows an engine (its own, normally known at start-up; another node's after a poll).
+        await AsyncTimeouts.UntilAsync(async () =>
+        {
+            using var health = await Client.GetAsync("/healthz");
+            return health.StatusCode == HttpStatusCode.OK;
+        }, "the node answers /healthz with 200");
         using var models = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
         if (StartupKey is not null)
         {

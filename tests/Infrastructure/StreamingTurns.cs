@@ -53,4 +53,24 @@ public static class StreamingTurns
     public static bool Finished(List<string> lines) => lines.Contains("data: [DONE]");
 
     public static bool Failed(List<string> lines) => lines.Any(line => line.StartsWith("data: {\"error\"", StringComparison.Ordinal));
+
+    /// <summary>
+    /// Long stateless replies through <paramref name="node"/>, one after another, until cancelled (or the node or
+    /// its engines die): keeps engines busy, so that replies of the test model last long enough to be cut.
+    /// </summary>
+    public static async Task KeepBusyAsync(HttpClient node, CancellationToken cancellationToken)
+    {
+        var body = $$"""{"model":"tiny-model","messages":[{"role":"user","content":"Go on."}],"max_tokens":100,"logit_bias":{{BanEndTokens}}}""";
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                using var reply = await node.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"), cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+        {
+            // The node was killed, or the test is done with it.
+        }
+    }
 }

@@ -22,7 +22,16 @@ public sealed class EngineFailoverTests(ITestOutputHelper output) : IAsyncLifeti
     public async Task Killing_an_inference_silo_ends_its_streams_with_an_error_and_the_next_turns_go_to_the_survivor()
     {
         var front = _cluster.Front.Client;
+        var before = await _cluster.RoutingDecisionsAsync();
         var ids = await StartConversationsAsync();
+        output.WriteLine("first turns: " + string.Join(", ", RoleCluster.Since(before, await _cluster.RoutingDecisionsAsync()).Select(kv => $"{kv.Key.Reason}@{kv.Key.Engine}: {kv.Value}")));
+        output.WriteLine($"killing the inference silo at {_cluster.Engines[0].BaseAddress}");
+
+        // A reply of the test model takes a fraction of a second: both engines are kept busy with long stateless
+        // replies, so that the conversations' replies are still streaming when the kill lands.
+        using var load = new CancellationTokenSource();
+        var busy = Enumerable.Range(0, 16).Select(_ => StreamingTurns.KeepBusyAsync(front, load.Token)).ToList();
+        await Task.Delay(TimeSpan.FromSeconds(0.5));
         var streams = await Task.WhenAll(ids.Select(id => StreamingTurns.OpenStreamAsync(front, id, maxTokens: 200)));
         foreach (var stream in streams)
         {
@@ -31,6 +40,8 @@ public sealed class EngineFailoverTests(ITestOutputHelper output) : IAsyncLifeti
 
         var sinceKill = Stopwatch.StartNew();
         _cluster.Engines[0].Kill();
+        await load.CancelAsync();
+        await Task.WhenAll(busy);
         var ends = await Task.WhenAll(streams.Select(s => StreamingTurns.ReadToEndAsync(s, TimeSpan.FromSeconds(30))));
         output.WriteLine($"streams ended {sinceKill.Elapsed.TotalSeconds:F1} s after the kill: " +
             $"{ends.Count(StreamingTurns.Failed)} with an error event, {ends.Count(StreamingTurns.Finished)} finished");
