@@ -36,7 +36,11 @@ public static class SiloHost
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error); // its ServerGC advice does not apply to a node that also runs inference
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.DrainSeconds + 15));
+        // SIGTERM ends the process within --drain-seconds + 5 s, whatever Redis does (ShutdownBound).
+        var shutdownBound = TimeSpan.FromSeconds(options.DrainSeconds) + ShutdownBound.AfterDrain;
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownBound);
+        builder.Services.AddHostedService(sp => new ShutdownBound(
+            sp.GetRequiredService<IHostApplicationLifetime>(), shutdownBound, sp.GetRequiredService<ILogger<ShutdownBound>>()));
 
         // A front silo touches no engine type: it loads neither the model nor the ONNX Runtime library.
         var engines = options.Role.HostsEngines() ? LoadEngines(options) : null;

@@ -67,8 +67,11 @@ public sealed record SiloOptions
 
     public bool DashboardOn => Dashboard ?? Role != Hosting.SiloRole.Front;
 
-    /// <summary>On SIGTERM, how long running generations may take to finish before the silo leaves anyway.</summary>
-    public int DrainSeconds { get; init; } = 20;
+    /// <summary>
+    /// On SIGTERM, how long running generations may take to finish before the silo leaves anyway; the process
+    /// ends at most 5 s after that, whatever Redis does (exit code 0, or 2 when that bound ran out).
+    /// </summary>
+    public int DrainSeconds { get; init; } = 5;
 
     /// <summary>Rows decoded together at most (sequences, or beams); the scheduler's batch size.</summary>
     public int MaxBatch { get; init; } = 32;

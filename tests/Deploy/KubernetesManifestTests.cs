@@ -49,10 +49,10 @@ public sealed partial class KubernetesManifestTests(RenderedKubernetesManifests 
     {
         var deployment = Document(manifests.Base, "Deployment", FrontName);
         // The first three are mistakes only one of the two validators sees (which is why both run); the last, both.
-        var misspelled = Mutate(deployment, "terminationGracePeriodSeconds: 45", "terminationGracePeriodSecond: 45");
+        var misspelled = Mutate(deployment, "terminationGracePeriodSeconds: 20", "terminationGracePeriodSecond: 20");
         var quotedNumber = Mutate(deployment, "containerPort: 8080", "containerPort: \"8080\"");
         var unnamedContainer = Mutate(deployment, "\n        name: silo\n", "\n");
-        var wrongType = Mutate(deployment, "terminationGracePeriodSeconds: 45", "terminationGracePeriodSeconds: [45]");
+        var wrongType = Mutate(deployment, "terminationGracePeriodSeconds: 20", "terminationGracePeriodSeconds: [20]");
         string[] broken = [misspelled, quotedNumber, unnamedContainer, wrongType];
 
         var files = broken.Select((yaml, i) => manifests.WriteTemp($"broken-{i}", yaml)).ToArray();
@@ -134,10 +134,11 @@ public sealed partial class KubernetesManifestTests(RenderedKubernetesManifests 
         Assert.Contains("ALL", container.SecurityContext.Capabilities.Drop);
         Assert.Contains(container.VolumeMounts, m => m.MountPath == "/tmp");
         Assert.NotNull(container.Lifecycle?.PreStop?.Sleep);
-        // SIGTERM comes after preStop; the silo's shutdown timeout is --drain-seconds + 15 s (an inference silo
-        // lets its running generations finish for --drain-seconds).
-        Assert.True(pod.Spec.TerminationGracePeriodSeconds >= container.Lifecycle.PreStop.Sleep.Seconds + options.DrainSeconds + 15,
-            $"{name}: a grace period of {pod.Spec.TerminationGracePeriodSeconds} s leaves no time for the preStop sleep and the silo's drain + 15 s shutdown");
+        // SIGTERM comes after preStop; the silo ends within --drain-seconds + 5 s whatever Redis does (an inference
+        // silo lets its running generations finish for --drain-seconds).
+        var bound = options.DrainSeconds + (int)ChatCluster.Silo.Hosting.ShutdownBound.AfterDrain.TotalSeconds;
+        Assert.True(pod.Spec.TerminationGracePeriodSeconds >= container.Lifecycle.PreStop.Sleep.Seconds + bound,
+            $"{name}: a grace period of {pod.Spec.TerminationGracePeriodSeconds} s leaves no time for the preStop sleep and the silo's {bound} s shutdown bound");
         Assert.True(container.Resources.Requests.ContainsKey("cpu"), "the CPU autoscaler needs a CPU request");
         Assert.True(container.Resources.Limits.ContainsKey("memory"));
         Assert.DoesNotContain("nvidia.com/gpu", container.Resources.Limits.Keys);
@@ -168,8 +169,8 @@ public sealed partial class KubernetesManifestTests(RenderedKubernetesManifests 
             Assert.True(Selects(front.Spec.Selector.MatchLabels, front.Spec.Template.Metadata.Labels));
             Assert.False(Selects(front.Spec.Selector.MatchLabels, inference.Spec.Template.Metadata.Labels), $"{name}: the front Deployment selects inference pods");
             Assert.False(Selects(inference.Spec.Selector.MatchLabels, front.Spec.Template.Metadata.Labels), $"{name}: the inference Deployment selects front pods");
-            // The inference pods drain on SIGTERM: 45 s covers preStop, --drain-seconds and the 15 s after.
-            Assert.True(inference.Spec.Template.Spec.TerminationGracePeriodSeconds >= 45);
+            // The inference pods drain on SIGTERM: the grace period covers preStop, --drain-seconds and the 5 s after.
+            Assert.True(inference.Spec.Template.Spec.TerminationGracePeriodSeconds >= 15);
             output.WriteLine($"{name}: front and inference in cluster {f.ClusterId} on {f.Redis}");
         }
     }
