@@ -36,11 +36,7 @@ public static class SiloHost
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error); // its ServerGC advice does not apply to a node that also runs inference
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
-        // SIGTERM ends the process within --drain-seconds + 5 s, whatever Redis does (ShutdownBound).
-        var shutdownBound = TimeSpan.FromSeconds(options.DrainSeconds) + ShutdownBound.AfterDrain;
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownBound);
-        builder.Services.AddHostedService(sp => new ShutdownBound(
-            sp.GetRequiredService<IHostApplicationLifetime>(), shutdownBound, sp.GetRequiredService<ILogger<ShutdownBound>>()));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownBoundOf(options));
 
         // A front silo touches no engine type: it loads neither the model nor the ONNX Runtime library.
         var engines = options.Role.HostsEngines() ? LoadEngines(options) : null;
@@ -97,6 +93,9 @@ public static class SiloHost
 
         return Task.FromResult(app);
     }
+
+    /// <summary>How long after SIGTERM the process ends at the latest, whatever Redis does (the serve command arms <see cref="ShutdownBound"/>).</summary>
+    public static TimeSpan ShutdownBoundOf(SiloOptions options) => TimeSpan.FromSeconds(options.DrainSeconds) + ShutdownBound.AfterDrain;
 
     /// <summary>One engine per device of --device, all of the same model.</summary>
     private static LocalEngines LoadEngines(SiloOptions options)

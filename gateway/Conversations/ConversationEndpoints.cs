@@ -78,16 +78,18 @@ internal static partial class ConversationEndpoints
         var options = services.GetRequiredService<GatewayOptions>();
         var grain = Grain(context, id);
         SendMessageRequest request;
+        TurnKey? key;
         using (var body = await RequestBodyReader.ReadJsonAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted))
         {
             request = ConversationRequestParser.ParseMessage(body, options);
+            key = IdempotencyKey.Of(context.Request, body);
         }
 
         var owner = CallerIdentity.Of(context).Owner;
         await services.GetRequiredService<GenerationResponder>().RespondAsync(
             context,
             choices: 1,
-            (_, cancellationToken) => ClusterRetry.StreamAsync(token => grain.SendAsync(owner, request.Content, request.Sampling, token), cancellationToken),
+            (_, cancellationToken) => ClusterRetry.StreamAsync(token => grain.SendAsync(owner, request.Content, request.Sampling, key, token), cancellationToken),
             request.Stream,
             ConversationReplyWriter.WriteStreamAsync,
             ConversationReplyWriter.WriteObjectAsync);

@@ -32,6 +32,7 @@ public static class ErrorMapping
         BadHttpRequestException bad when bad.StatusCode == StatusCodes.Status413PayloadTooLarge =>
             ApiError.TooLarge(bad.Message),
         BadHttpRequestException bad => new ApiError(bad.StatusCode, bad.Message, "invalid_request_error"),
+        IdempotencyConflictException conflict => new ApiError(StatusCodes.Status409Conflict, conflict.Message, "invalid_request_error", "Idempotency-Key", "idempotency_key_reused"),
         NoEngineException noEngine => ApiError.Unavailable(noEngine.Message, UnavailableRetryAfterSeconds),
         EngineUnavailableException engine => ApiError.Unavailable(
             $"No inference engine could take the request ({engine.Message}); retry shortly.", UnavailableRetryAfterSeconds),

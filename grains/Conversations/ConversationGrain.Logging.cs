@@ -8,4 +8,7 @@ public sealed partial class ConversationGrain
 {
     [LoggerMessage(1, LogLevel.Information, "Conversation {ConversationId}: turn committed ({PromptTokens} prompt tokens, {CompletionTokens} completion tokens, {FinishReason})")]
     private static partial void TurnCommitted(ILogger logger, string conversationId, int promptTokens, int completionTokens, FinishReason finishReason);
+
+    [LoggerMessage(2, LogLevel.Information, "Conversation {ConversationId}: a turn's idempotency key came again; its committed reply was replayed")]
+    private static partial void TurnReplayed(ILogger logger, string conversationId);
 }

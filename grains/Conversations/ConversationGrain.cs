@@ -69,7 +69,7 @@ public sealed partial class ConversationGrain(
     }
 
     public async IAsyncEnumerable<ChatDelta> SendAsync(
-        string owner, string content, SamplingParameters? sampling, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        string owner, string content, SamplingParameters? sampling, TurnKey? key = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrWhiteSpace(content))
         {
@@ -79,8 +79,15 @@ public sealed partial class ConversationGrain(
         await _turn.WaitAsync(cancellationToken);
         try
         {
-            // Read after the wait: the previous turn's reply is part of this turn's history.
+            // Read after the wait: the previous turn's reply is part of this turn's history, and a turn with the same
+            // key that ran meanwhile (another node's retry) is committed by now.
             var conversation = OwnedBy(owner);
+            if (key is not null && conversation.KeyedTurns.FirstOrDefault(t => t.Key == key.Key) is { } done)
+            {
+                yield return Replay(conversation, key, done);
+                yield break;
+            }
+
             EnsureRoomFor(conversation, content);
             var question = new ChatMessage(ChatMessage.User, content);
             var request = new ChatRequest
@@ -104,6 +111,9 @@ public sealed partial class ConversationGrain(
                         {
                             Messages = [.. conversation.Messages, question, new ChatMessage(ChatMessage.Assistant, reply.ToString())],
                             CacheEngine = servedBy,
+                            KeyedTurns = key is null ? conversation.KeyedTurns : [.. conversation.KeyedTurns.TakeLast(limits.IdempotencyKeys - 1),
+                                new KeyedTurn(key.Key, key.RequestDigest, conversation.Messages.Count + 1, delta.Finish.Value,
+                                    delta.PromptTokens, delta.CompletionTokens, delta.DroppedMessages, delta.CachedTokens)],
                         });
                         TurnCommitted(logger, Id, delta.PromptTokens, delta.CompletionTokens, delta.Finish.Value);
                     }
@@ -116,6 +126,19 @@ public sealed partial class ConversationGrain(
         {
             _turn.Release();
         }
+    }
+
+    /// <summary>The committed turn of <paramref name="key"/> as one event, if it was asked with the same request.</summary>
+    private ChatDelta Replay(ConversationState conversation, TurnKey key, KeyedTurn done)
+    {
+        if (done.RequestDigest != key.RequestDigest)
+        {
+            throw new IdempotencyConflictException(
+                $"Idempotency-Key '{key.Key}' was already used for a different request to conversation '{Id}'; use a new key for a new turn.");
+        }
+
+        TurnReplayed(logger, Id);
+        return new ChatDelta(0, conversation.Messages[done.ReplyIndex].Content, done.Finish, done.PromptTokens, done.CompletionTokens, done.DroppedMessages, done.CachedTokens);
     }
 
     public async Task DeleteAsync(string owner)

@@ -12,4 +12,7 @@ public sealed record ConversationLimits
 
     /// <summary>UTF-8 bytes of the stored text: system prompt and every message.</summary>
     public long MaxBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Idempotency keys kept per conversation (its most recent keyed turns); an older key runs its turn again.</summary>
+    public int IdempotencyKeys { get; init; } = 100;
 }

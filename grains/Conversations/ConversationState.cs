@@ -33,4 +33,14 @@ public sealed record ConversationState
     /// moving to another silo; an engine that is gone by then is simply not chosen.
     /// </summary>
     public string? CacheEngine { get; init; }
+
+    /// <summary>The idempotency keys of the last <see cref="ConversationLimits.IdempotencyKeys"/> keyed turns, oldest first.</summary>
+    public IReadOnlyList<KeyedTurn> KeyedTurns { get; init; } = [];
 }
+
+/// <summary>
+/// A committed turn's idempotency key, what it was asked with, and what its reply reported, so that the same
+/// request replays it exactly: the reply's text is the assistant message at <see cref="ReplyIndex"/>.
+/// </summary>
+public sealed record KeyedTurn(
+    string Key, string RequestDigest, int ReplyIndex, FinishReason Finish, int PromptTokens, int CompletionTokens, int DroppedMessages, int CachedTokens);

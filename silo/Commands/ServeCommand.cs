@@ -57,6 +57,7 @@ internal static class ServeCommand
             {
                 var options = ToOptions(parseResult);
                 await using var app = await SiloHost.CreateAppAsync(options, cancellationToken);
+                ShutdownBound.Arm(app.Lifetime, SiloHost.ShutdownBoundOf(options), app.Logger);
                 await app.RunAsync(cancellationToken);
                 return 0;
             }

@@ -170,7 +170,7 @@ public sealed class ConversationGrainTests(RedisServerFixture silo) : IClassFixt
         using var cancellation = new CancellationTokenSource();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {
-            await foreach (var delta in conversation.SendAsync(Owner, "Another long story.", SamplingParameters.Greedy with { MaxTokens = 64 }, cancellation.Token))
+            await foreach (var delta in conversation.SendAsync(Owner, "Another long story.", SamplingParameters.Greedy with { MaxTokens = 64 }, cancellationToken: cancellation.Token))
             {
                 await cancellation.CancelAsync();
             }
