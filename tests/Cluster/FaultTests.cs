@@ -14,14 +14,8 @@ namespace ChatCluster.Tests.Cluster;
 /// the next turn works on a survivor), or stopped with SIGTERM (the process exits within its bound and the
 /// stream ends cleanly, stored if and only if it finished).
 /// </summary>
-public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class FaultTests(ITestOutputHelper output) : RedisPerTest
 {
-    private readonly RedisServer _redis = new();
-
-    public Task InitializeAsync() => _redis.InitializeAsync();
-
-    public Task DisposeAsync() => _redis.DisposeAsync();
-
     [Fact]
     public async Task Killing_the_silo_that_streams_a_reply_ends_the_stream_with_an_error_event_and_stores_nothing()
     {
@@ -103,7 +97,7 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
         await using var silo = await StartAsync();
         var id = await silo.Client.CreateConversationAsync();
         await silo.Client.SendTurnAsync(id, "First, acknowledged.");
-        await _redis.KillAsync();
+        await Redis.KillAsync();
 
         // The conversation is active, so its turn runs; it can only end with an error, since its commit cannot be stored.
         using var stream = await StreamingTurns.OpenStreamAsync(silo.Client, id);
@@ -120,5 +114,5 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     private Task<SiloProcess> StartAsync() =>
-        SiloProcess.StartAsync("--model", TestPaths.TinyModel, "--redis", _redis.Endpoint);
+        SiloProcess.StartAsync("--model", TestPaths.TinyModel, "--redis", Redis.Endpoint);
 }

@@ -10,14 +10,8 @@ namespace ChatCluster.Tests.Cluster;
 /// A turn sent again with its Idempotency-Key runs once, with real processes on one redis-server: sent twice
 /// through two nodes at once, and sent again through a survivor after the node that ran it was killed.
 /// </summary>
-public sealed class IdempotencyTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class IdempotencyTests(ITestOutputHelper output) : RedisPerTest
 {
-    private readonly RedisServer _redis = new();
-
-    public Task InitializeAsync() => _redis.InitializeAsync();
-
-    public Task DisposeAsync() => _redis.DisposeAsync();
-
     [Fact]
     public async Task The_same_turn_through_two_nodes_at_once_runs_once_and_both_callers_get_its_reply()
     {
@@ -109,7 +103,7 @@ public sealed class IdempotencyTests(ITestOutputHelper output) : IAsyncLifetime
         return (deltas.Count, string.Concat(deltas), events.Single(e => e.Contains("\"finish_reason\"", StringComparison.Ordinal)));
     }
 
-    private Task<SiloProcess> StartAsync() => SiloProcess.StartAsync("--model", TestPaths.TinyModel, "--redis", _redis.Endpoint);
+    private Task<SiloProcess> StartAsync() => SiloProcess.StartAsync("--model", TestPaths.TinyModel, "--redis", Redis.Endpoint);
 
     private static async Task<(HttpStatusCode Status, string Body, string? Content, string? Usage)> SendAsync(HttpClient node, string id, string key, string content)
     {

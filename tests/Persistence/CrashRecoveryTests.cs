@@ -8,14 +8,8 @@ namespace ChatCluster.Tests.Persistence;
 /// Durability with real processes: a silo on a real redis-server (AOF, fsync always) is killed with SIGKILL
 /// and started again, then Redis itself is killed and restarted; every acknowledged turn is still there.
 /// </summary>
-public sealed class CrashRecoveryTests : IAsyncLifetime
+public sealed class CrashRecoveryTests : RedisPerTest
 {
-    private readonly RedisServer _redis = new();
-
-    public Task InitializeAsync() => _redis.InitializeAsync();
-
-    public Task DisposeAsync() => _redis.DisposeAsync();
-
     [Fact]
     public async Task A_silo_killed_with_sigkill_and_started_again_serves_every_conversation_whole()
     {
@@ -47,8 +41,8 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
         await using var silo = await StartSiloAsync(FreePort.Next());
         var before = await ConverseAsync(silo, conversations: 3, turns: 2);
 
-        await _redis.KillAsync();
-        await _redis.RestartAsync();
+        await Redis.KillAsync();
+        await Redis.RestartAsync();
 
         // The silo's connection reconnects; what Redis acknowledged before the kill is all there.
         foreach (var (id, json) in before)
@@ -65,7 +59,7 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
     }
 
     private Task<SiloProcess> StartSiloAsync(int siloPort) =>
-        SiloProcess.StartAsync("--model", TestPaths.TinyModel, "--redis", _redis.Endpoint, "--silo-port", siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        SiloProcess.StartAsync("--model", TestPaths.TinyModel, "--redis", Redis.Endpoint, "--silo-port", siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>Creates conversations and runs turns in each; returns each conversation's JSON after the last acknowledged turn.</summary>
     private static async Task<Dictionary<string, string>> ConverseAsync(SiloProcess silo, int conversations, int turns)

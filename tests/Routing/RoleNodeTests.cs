@@ -6,18 +6,12 @@ using ChatCluster.Tests.Infrastructure;
 namespace ChatCluster.Tests.Routing;
 
 /// <summary>A front silo with no engine in its cluster, and an inference silo's HTTP surface, as processes on a real redis-server.</summary>
-public sealed class RoleNodeTests : IAsyncLifetime
+public sealed class RoleNodeTests : RedisPerTest
 {
-    private readonly RedisServer _redis = new();
-
-    public Task InitializeAsync() => _redis.InitializeAsync();
-
-    public Task DisposeAsync() => _redis.DisposeAsync();
-
     [Fact]
     public async Task A_front_with_no_engine_is_alive_not_ready_and_answers_503_with_retry_after_saying_so()
     {
-        await using var front = await SiloProcess.StartUnreadyAsync("--role", "front", "--model", TestPaths.TinyModel, "--redis", _redis.Endpoint);
+        await using var front = await SiloProcess.StartUnreadyAsync("--role", "front", "--model", TestPaths.TinyModel, "--redis", Redis.Endpoint);
 
         Assert.Equal(HttpStatusCode.OK, (await front.Client.GetAsync("/livez")).StatusCode);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await front.Client.GetAsync("/healthz")).StatusCode);
@@ -34,7 +28,7 @@ public sealed class RoleNodeTests : IAsyncLifetime
     public async Task An_inference_silo_serves_no_api_and_guards_its_metrics_with_the_keys()
     {
         await using var engine = await SiloProcess.StartAsync(
-            "--role", "inference", "--model", TestPaths.TinyModel, "--redis", _redis.Endpoint, "--api-key", "sk-operator");
+            "--role", "inference", "--model", TestPaths.TinyModel, "--redis", Redis.Endpoint, "--api-key", "sk-operator");
 
         Assert.Equal(HttpStatusCode.NotFound, (await engine.Client.GetAsync("/v1/models")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await engine.Client.GetAsync("/metrics")).StatusCode);
