@@ -3,8 +3,6 @@ using ChatCluster.Grains;
 using ChatCluster.Grains.Inference;
 using ChatCluster.Inference;
 using Microsoft.AspNetCore.Http;
-using Orleans.Runtime;
-using Orleans.Storage;
 
 namespace ChatCluster.Gateway.Errors;
 
@@ -36,38 +34,11 @@ public static class ErrorMapping
         NoEngineException noEngine => ApiError.Unavailable(noEngine.Message, UnavailableRetryAfterSeconds),
         EngineUnavailableException engine => ApiError.Unavailable(
             $"No inference engine could take the request ({engine.Message}); retry shortly.", UnavailableRetryAfterSeconds),
-        _ when IsStorageUnavailable(exception) => ApiError.Unavailable(
+        _ when ClusterFaults.IsStorageUnavailable(exception) => ApiError.Unavailable(
             "The conversation store (Redis) is unavailable; retry shortly.", UnavailableRetryAfterSeconds),
-        _ when IsClusterUnavailable(exception) => ApiError.Unavailable(
+        _ when ClusterFaults.IsUnavailable(exception) => ApiError.Unavailable(
             "The cluster could not reach the conversation's node in time; retry shortly.", UnavailableRetryAfterSeconds),
         _ => new ApiError(StatusCodes.Status500InternalServerError,
             "The server failed to handle the request; the failure is in its log.", "server_error"),
     };
-
-    /// <summary>A failure of the cluster rather than of the request (<see cref="ClusterFaults.IsUnavailable"/>): worth retrying inside the server.</summary>
-    public static bool IsClusterUnavailable(Exception exception) => ClusterFaults.IsUnavailable(exception);
-
-    /// <summary>
-    /// Redis, where conversations live, did not answer. Not retried inside the server: the Redis client already
-    /// waited its timeout, and an outage outlasts a retry; the caller is told to come back (503, Retry-After).
-    /// </summary>
-    public static bool IsStorageUnavailable(Exception exception) => AnyInChain(exception, static e =>
-        e is StorageUnavailableException
-        // A conversation whose state could not be read when it activated: Orleans' Redis provider's exception,
-        // or the Redis client's, matched by namespace (the gateway references neither; they cross silos by name).
-        || e.GetType().Namespace is "StackExchange.Redis" or "Orleans.Persistence.Redis");
-
-    /// <summary>Storage failures arrive wrapped (Orleans' storage exception around the provider's around Redis's).</summary>
-    private static bool AnyInChain(Exception exception, Func<Exception, bool> test)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (test(e))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 }

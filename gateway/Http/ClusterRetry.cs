@@ -1,5 +1,4 @@
 using ChatCluster.Grains;
-using ChatCluster.Gateway.Errors;
 
 namespace ChatCluster.Gateway.Http;
 
@@ -7,7 +6,7 @@ namespace ChatCluster.Gateway.Http;
 /// Grain calls that raced a silo's death. Between a silo's crash and the cluster declaring it dead (about
 /// 1-3 s with the silo's membership settings), calls routed to it fail fast; once it is declared dead, the
 /// same call activates the grain on a survivor from its stored state. So a call that failed for a reason of
-/// the cluster (<see cref="ErrorMapping.IsClusterUnavailable"/>, not Redis being down) is tried again, with growing pauses, until
+/// the cluster (<see cref="ClusterFaults.IsUnavailable"/>, not Redis being down) is tried again, with growing pauses, until
 /// <see cref="Budget"/> runs out; then the caller gets the failure, which the API answers with 503 and
 /// Retry-After. A streamed call is tried again only until its first event: after that the caller has seen
 /// part of a reply, and a failure ends the stream with an error event.
@@ -36,7 +35,7 @@ internal static class ClusterRetry
             {
                 return await call();
             }
-            catch (Exception e) when (ErrorMapping.IsClusterUnavailable(e) && !ErrorMapping.IsStorageUnavailable(e) && DateTime.UtcNow + pause < deadline)
+            catch (Exception e) when (Retryable(e) && DateTime.UtcNow + pause < deadline)
             {
                 await Task.Delay(pause, cancellationToken);
             }
@@ -49,7 +48,7 @@ internal static class ClusterRetry
         var pause = FirstPause;
         return RetryBeforeFirstEvent.StreamAsync(start, async e =>
         {
-            if (!ErrorMapping.IsClusterUnavailable(e) || ErrorMapping.IsStorageUnavailable(e) || DateTime.UtcNow + pause >= deadline)
+            if (!Retryable(e) || DateTime.UtcNow + pause >= deadline)
             {
                 return false;
             }
@@ -59,6 +58,9 @@ internal static class ClusterRetry
             return true;
         }, cancellationToken);
     }
+
+    /// <summary>A failure of the cluster that the same call soon after gets past; Redis being down is not one.</summary>
+    private static bool Retryable(Exception e) => ClusterFaults.IsUnavailable(e) && !ClusterFaults.IsStorageUnavailable(e);
 
     private static TimeSpan Next(TimeSpan pause) => pause * 2 < LongestPause ? pause * 2 : LongestPause;
 }

@@ -25,6 +25,17 @@ public static class ClusterFaults
         || e is ArgumentException && e.Message.Contains("Could not find an implementation", StringComparison.Ordinal))
         || IsUnavailable(exception);
 
+    /// <summary>
+    /// Redis, where conversations live, did not answer. Not retried inside the server: the Redis client already
+    /// waited its timeout, and an outage outlasts a retry; the caller is told to come back (503, Retry-After).
+    /// </summary>
+    public static bool IsStorageUnavailable(Exception exception) => AnyInChain(exception, static e =>
+        e is StorageUnavailableException
+        // A conversation whose state could not be read when it activated: Orleans' Redis provider's exception,
+        // or the Redis client's, matched by namespace (callers reference neither; they cross silos by name).
+        || e.GetType().Namespace is "StackExchange.Redis" or "Orleans.Persistence.Redis");
+
+    /// <summary>Failures arrive wrapped (Orleans' storage exception around the provider's around Redis's): look down the chain.</summary>
     private static bool AnyInChain(Exception exception, Func<Exception, bool> test)
     {
         for (var e = exception; e is not null; e = e.InnerException)
