@@ -53,6 +53,7 @@ public static class SiloHost
         if (engines is not null)
         {
             builder.Services.AddSingleton(engines);
+            builder.Services.AddSingleton<ILocalEngines>(engines);
             builder.Services.AddSingleton<CallerWatch>();
             builder.Services.AddHostedService(sp => new EngineDrain(engines, TimeSpan.FromSeconds(options.DrainSeconds), sp.GetRequiredService<ILogger<EngineDrain>>()));
         }
@@ -134,7 +135,8 @@ public static class SiloHost
         services.AddHostedService(sp => sp.GetRequiredService<EngineCatalog>());
         services.AddSingleton<IEngineRouter, CacheAwareRouter>();
         services.AddSingleton(sp => new InferenceClient(
-            sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IEngineRouter>(), sp.GetRequiredService<ILocalSiloDetails>().SiloAddress));
+            sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IEngineRouter>(), sp.GetRequiredService<ILocalSiloDetails>().SiloAddress,
+            sp.GetService<ILocalEngines>()));
 
         services.AddChatGateway(GatewayOptionsFor(options, engines));
     }

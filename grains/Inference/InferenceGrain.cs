@@ -16,6 +16,7 @@ namespace ChatCluster.InferenceGrains;
 public sealed class InferenceGrain(LocalEngines engines, CallerWatch callers, ILocalSiloDetails silo) : Grain, IInferenceGrain
 {
     private InferenceEngine _engine = null!;
+    private string _device = "";
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -27,21 +28,16 @@ public sealed class InferenceGrain(LocalEngines engines, CallerWatch callers, IL
             throw new EngineUnavailableException($"The engine '{Key}' does not exist on silo {silo.SiloAddress}.");
         }
 
-        _engine = engine;
+        (_engine, _device) = (engine, device);
         return Task.CompletedTask;
     }
 
     public async IAsyncEnumerable<ChatDelta> ChatAsync(ChatRequest request, SiloAddress caller, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        if (engines.Draining)
-        {
-            throw new EngineUnavailableException($"The engine '{Key}' is draining (its silo is shutting down).");
-        }
-
         // The grain call's span (on this silo) names the engine, so a turn's trace shows where it ran.
         Activity.Current?.SetTag("chatcluster.engine", Key);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, callers.For(caller));
-        await foreach (var delta in _engine.ChatAsync(request, stop.Token))
+        await foreach (var delta in engines.Chat(_device, request, stop.Token)!)
         {
             yield return delta;
         }

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using ChatCluster.Grains.Inference;
 using ChatCluster.Inference;
 
 namespace ChatCluster.InferenceGrains;
@@ -8,7 +9,7 @@ namespace ChatCluster.InferenceGrains;
 /// the order given. A DI singleton: the inference grains, pinned to this silo, take their engine from here, so
 /// the model is loaded before the node answers /healthz and outlives any grain activation.
 /// </summary>
-public sealed class LocalEngines(IReadOnlyList<(string Device, InferenceEngine Engine)> engines) : IDisposable
+public sealed class LocalEngines(IReadOnlyList<(string Device, InferenceEngine Engine)> engines) : ILocalEngines, IDisposable
 {
     private volatile bool _draining;
 
@@ -29,6 +30,21 @@ public sealed class LocalEngines(IReadOnlyList<(string Device, InferenceEngine E
     }
 
     public void BeginDrain() => _draining = true;
+
+    public IAsyncEnumerable<ChatDelta>? Chat(string device, ChatRequest request, CancellationToken cancellationToken) =>
+        !TryGet(device, out var engine) ? null
+        : Draining ? Refused(device)
+        : engine.ChatAsync(request, cancellationToken);
+
+    /// <summary>A stream that fails at its first step, so that a caller routes the request elsewhere.</summary>
+    private static async IAsyncEnumerable<ChatDelta> Refused(string device)
+    {
+        await Task.CompletedTask;
+        throw new EngineUnavailableException($"The engine on {device} is draining (its silo is shutting down).");
+#pragma warning disable CS0162 // an iterator needs a yield to be one
+        yield break;
+#pragma warning restore CS0162
+    }
 
     public void Dispose()
     {

@@ -4,13 +4,16 @@ namespace ChatCluster.Grains.Inference;
 
 /// <summary>
 /// How a conversation grain or the gateway runs a generation in the cluster: the router picks an engine, and
-/// the reply streams from its inference grain. An engine that fails before its first event (its silo died or
+/// the reply streams from its inference grain (or, when the engine is on this silo, from the engine itself). An engine that fails before its first event (its silo died or
 /// is draining, or it is not there any more) is marked and the request goes to the next choice, so a
 /// request that raced an engine's departure is served by a survivor; a failure after the first event ends the
 /// stream, since the caller has already seen part of a reply.
 /// </summary>
-public sealed class InferenceClient(IGrainFactory grains, IEngineRouter router, SiloAddress localSilo)
+public sealed class InferenceClient(IGrainFactory grains, IEngineRouter router, SiloAddress localSilo, ILocalEngines? localEngines)
 {
+    /// <summary>The key prefix of this silo's engines (<see cref="EngineKey"/>): what the rest of such a key names is a device.</summary>
+    private readonly string _localPrefix = EngineKey.Of(localSilo, "");
+
     /// <summary>Engines tried for one request at most, so a cluster in flux cannot keep a request looping.</summary>
     private const int MaxAttempts = 4;
 
@@ -28,7 +31,10 @@ public sealed class InferenceClient(IGrainFactory grains, IEngineRouter router, 
             {
                 route = router.Route(hint, failed);
                 routed?.Invoke(route);
-                return grains.GetGrain<IInferenceGrain>(route.Engine).ChatAsync(request, localSilo, token);
+                return (route.Engine.StartsWith(_localPrefix, StringComparison.Ordinal)
+                        ? localEngines?.Chat(route.Engine[_localPrefix.Length..], request, token)
+                        : null)
+                    ?? grains.GetGrain<IInferenceGrain>(route.Engine).ChatAsync(request, localSilo, token);
             },
             e =>
             {
