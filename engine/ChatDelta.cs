@@ -11,6 +11,7 @@ namespace ChatCluster.Inference;
 /// <param name="CompletionTokens">Tokens generated so far.</param>
 /// <param name="DroppedMessages">Messages left out of the prompt to fit the context window.</param>
 /// <param name="CachedTokens">Prompt tokens taken from a kept KV cache rather than prefilled (OpenAI's cached_tokens).</param>
+/// <param name="ToolCall">A piece of a tool call, when the model is calling a tool (its text then is empty).</param>
 public readonly record struct ChatDelta(
     int Index,
     string Text,
@@ -18,4 +19,5 @@ public readonly record struct ChatDelta(
     int PromptTokens,
     int CompletionTokens,
     int DroppedMessages,
-    int CachedTokens = 0);
+    int CachedTokens = 0,
+    ToolCallDelta? ToolCall = null);

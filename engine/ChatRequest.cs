@@ -11,6 +11,12 @@ public sealed record ChatRequest
     public SamplingParameters Sampling { get; init; } = new();
 
     /// <summary>
+    /// Functions shown to the model in its prompt. Whether and which it may call is the sampling constraint's
+    /// business (<see cref="OutputConstraintKind.ToolCalls"/>); with none, a call is only text.
+    /// </summary>
+    public IReadOnlyList<ToolDefinition> Tools { get; init; } = [];
+
+    /// <summary>
     /// When set (a conversation's id), the sequence's KV cache is kept after it ends, so that the next turn of
     /// the same conversation prefills only its new tokens.
     /// </summary>

@@ -11,4 +11,7 @@ public enum FinishReason
 
     /// <summary>The caller went away or cancelled.</summary>
     Cancelled,
+
+    /// <summary>The model called one or more tools and waits for their results (last: values travel as numbers).</summary>
+    ToolCalls,
 }

@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using ChatCluster.Inference.Model;
 using ChatCluster.Inference.Sampling;
 using ChatCluster.Inference.Scheduling;
 using ChatCluster.Inference.Tokenization;
+using ChatCluster.Inference.Tools;
 
 namespace ChatCluster.Inference;
 
@@ -77,7 +79,7 @@ public sealed class InferenceEngine : IDisposable
             throw new InvalidRequestException($"beam_width must be at most {_scheduler.Options.MaxBatchRows} on this server.", "beam_width");
         }
 
-        var (prompt, dropped) = BuildPrompt(request.Messages, request.TruncateOldest);
+        var (prompt, dropped) = BuildPrompt(request.Messages, request.Tools, request.TruncateOldest);
         using var activity = InferenceTelemetry.Source.StartActivity("inference.chat");
         activity?.SetTag("gen_ai.operation.name", "chat");
         activity?.SetTag("gen_ai.request.model", Info.Id);
@@ -89,6 +91,8 @@ public sealed class InferenceEngine : IDisposable
         using var registration = cancellationToken.Register(() => _scheduler.Cancel(sequence));
         var first = true;
         var firstTokenAt = 0L;
+        var calls = request.Sampling.Constraint is { Kind: OutputConstraintKind.ToolCalls } ? new ToolCallStream(NewCallId) : null;
+        var pieces = new List<ChatPiece>();
         try
         {
             await foreach (var delta in sequence.Output.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -118,7 +122,26 @@ public sealed class InferenceEngine : IDisposable
                         new KeyValuePair<string, object?>("gen_ai.response.finish_reason", reason));
                 }
 
-                yield return delta;
+                if (calls is null)
+                {
+                    yield return delta;
+                    continue;
+                }
+
+                // Tool calls: the reply's text is split into content and call pieces, one delta each; the usage
+                // counts and the finish ride on the last.
+                pieces.Clear();
+                calls.Append(delta.Text, pieces);
+                var rest = delta.Finish is null ? "" : calls.Flush();
+                foreach (var piece in pieces)
+                {
+                    yield return delta with { Text = piece.Content ?? "", ToolCall = piece.ToolCall, Finish = null };
+                }
+
+                if (delta.Finish is not null)
+                {
+                    yield return delta with { Text = rest, Finish = delta.Finish is FinishReason.Stop && calls.Calls > 0 ? FinishReason.ToolCalls : delta.Finish };
+                }
             }
         }
         finally
@@ -159,10 +182,14 @@ public sealed class InferenceEngine : IDisposable
         }
     }
 
+    /// <summary>OpenAI's form of a tool call id: "call_" and 24 random letters and digits.</summary>
+    private static string NewCallId() => "call_" + RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 24);
+
     private static string FinishReasonName(FinishReason finish) => finish switch
     {
         FinishReason.Stop => "stop",
         FinishReason.Length => "length",
+        FinishReason.ToolCalls => "tool_calls",
         _ => "cancelled",
     };
 
@@ -172,7 +199,7 @@ public sealed class InferenceEngine : IDisposable
     /// fails. How many turns to drop is found by binary search, so a long history costs a few encodings, not
     /// one per turn; a prompt that cannot fit even with every droppable turn gone fails after one.
     /// </summary>
-    private (int[] Prompt, int Dropped) BuildPrompt(IReadOnlyList<ChatMessage> messages, bool truncateOldest)
+    private (int[] Prompt, int Dropped) BuildPrompt(IReadOnlyList<ChatMessage> messages, IReadOnlyList<ToolDefinition> tools, bool truncateOldest)
     {
         if (messages.Count == 0)
         {
@@ -199,7 +226,7 @@ public sealed class InferenceEngine : IDisposable
             var resumeAt = turns < turnStarts.Count ? turnStarts[turns] : messages.Count - 1;
             var kept = turns == 0 ? messages : [.. messages.Take(firstDroppable), .. messages.Skip(resumeAt)];
             ids.Clear();
-            Template.Encode(kept, addGenerationPrompt: true, ids);
+            Template.Encode(kept, addGenerationPrompt: true, ids, tools);
             return ids.Count < window;
         }
 

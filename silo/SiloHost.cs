@@ -61,6 +61,7 @@ public static class SiloHost
         if (options.Role.HostsGateway())
         {
             AddGateway(builder, options, engines);
+            builder.Services.AddHostedService<HeapCompactor>();
         }
         else
         {

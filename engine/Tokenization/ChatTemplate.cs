@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using ChatCluster.Inference.Tools;
 
 namespace ChatCluster.Inference.Tokenization;
 
@@ -113,14 +114,18 @@ public sealed partial class ChatTemplate
     }
 
     /// <summary>Appends the prompt ids of <paramref name="messages"/>; with <paramref name="addGenerationPrompt"/>,
-    /// also the header of the assistant's reply, so the model's next token starts that reply.</summary>
-    /// <exception cref="ArgumentException">A message has a role other than system, user or assistant.</exception>
-    public void Encode(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, List<int> ids)
+    /// also the header of the assistant's reply, so the model's next token starts that reply. Tools offered to the
+    /// model, its calls and their results are laid out in <see cref="HermesToolFormat"/> first.</summary>
+    /// <exception cref="ArgumentException">A message has a role other than system, user, assistant or tool.</exception>
+    public void Encode(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, List<int> ids, IReadOnlyList<ToolDefinition>? tools = null)
     {
+        tools ??= [];
+        if (HermesToolFormat.Needed(messages, tools))
+            messages = HermesToolFormat.Render(messages, tools, _defaultSystemMessage);
         for (int i = 0; i < messages.Count; i++)
         {
             if (!ChatMessage.IsKnownRole(messages[i].Role))
-                throw new ArgumentException($"messages[{i}] has role \"{messages[i].Role}\"; expected system, user or assistant.", nameof(messages));
+                throw new ArgumentException($"messages[{i}] has role \"{messages[i].Role}\"; expected system, user, assistant or tool.", nameof(messages));
         }
         if (_layout == Layout.Gemma)
         {
