@@ -201,13 +201,12 @@ public sealed partial class ChatTemplate
 
     /// <summary>
     /// Qwen's templates open a chat that has no system message with a fixed one:
-    /// <c>{% if messages[0]['role'] != 'system' %}{{ '&lt;|im_start|&gt;system\nYou are a helpful assistant.&lt;|im_end|&gt;\n' }}</c>.
+    /// <c>{% if messages[0]['role'] != 'system' %}{{ '&lt;|im_start|&gt;system\nYou are a helpful assistant.&lt;|im_end|&gt;\n' }}</c>
+    /// (Qwen 2.5: an <c>else</c> branch of <c>== 'system'</c>); a whole system message written as one literal is only ever that default.
     /// Returns that message's text (the Jinja string literal unescaped), or null when the template has none.
     /// </summary>
     private static string? FindDefaultSystemMessage(string template)
     {
-        if (!template.Contains("!= 'system'", StringComparison.Ordinal) && !template.Contains("!= \"system\"", StringComparison.Ordinal))
-            return null;
         Match literal = DefaultSystemLiteral().Match(template);
         if (!literal.Success)
             return null;

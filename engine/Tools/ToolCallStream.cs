@@ -46,7 +46,7 @@ public sealed class ToolCallStream(Func<string> newCallId)
                     ReleaseUnlessTriggerPrefix(content);
                     if (_held.Length == HermesToolFormat.Trigger.Length)
                     {
-                        _held.Clear();
+                        // Still held: should the rest not follow, all of it was content.
                         Expect(HermesToolFormat.CallStart[HermesToolFormat.Trigger.Length..], State.Name);
                     }
 
@@ -108,7 +108,7 @@ public sealed class ToolCallStream(Func<string> newCallId)
     /// <summary>At the end of the reply: text still held back was content after all.</summary>
     public string Flush()
     {
-        var rest = _state == State.Content ? _held.ToString() : "";
+        var rest = _held.ToString();
         _held.Clear();
         return rest;
     }

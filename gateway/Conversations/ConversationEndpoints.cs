@@ -64,6 +64,16 @@ internal static partial class ConversationEndpoints
                 json.WriteStartObject();
                 json.WriteString("role", message.Role);
                 json.WriteString("content", message.Content);
+                if (message.ToolCalls is { Count: > 0 } calls)
+                {
+                    ToolCallJson.WriteArray(json, calls);
+                }
+
+                if (message.ToolCallId is { } callId)
+                {
+                    json.WriteString("tool_call_id", callId);
+                }
+
                 json.WriteEndObject();
             }
 
@@ -89,7 +99,7 @@ internal static partial class ConversationEndpoints
         await services.GetRequiredService<GenerationResponder>().RespondAsync(
             context,
             choices: 1,
-            (_, cancellationToken) => ClusterRetry.StreamAsync(token => grain.SendAsync(owner, request.Content, request.Sampling, key, token), cancellationToken),
+            (_, cancellationToken) => ClusterRetry.StreamAsync(token => grain.SendAsync(owner, new TurnInput(request.Messages, request.Tools, request.Sampling, request.Constraint), key, token), cancellationToken),
             request.Stream,
             ConversationReplyWriter.WriteStreamAsync,
             ConversationReplyWriter.WriteObjectAsync);

@@ -2,14 +2,16 @@ using System.Text;
 using System.Text.Json;
 using ChatCluster.Gateway.Http;
 using ChatCluster.Inference;
+using ChatCluster.Inference.Tools;
 using Microsoft.AspNetCore.Http;
 
 namespace ChatCluster.Gateway.Conversations;
 
 /// <summary>
 /// The assistant's reply in the conversation API's shapes: one object
-/// <c>{"role": "assistant", "content", "finish_reason", "usage"}</c>, or a stream of
-/// <c>{"delta": "text"}</c> events, then <c>{"finish_reason", "usage"}</c>, then <c>[DONE]</c>.
+/// <c>{"role": "assistant", "content", "tool_calls"?, "finish_reason", "usage"}</c>, or a stream of
+/// <c>{"delta": "text"}</c> and <c>{"tool_calls": [piece]}</c> events (OpenAI's piece shape), then
+/// <c>{"finish_reason", "usage"}</c>, then <c>[DONE]</c>.
 /// </summary>
 internal static class ConversationReplyWriter
 {
@@ -24,6 +26,15 @@ internal static class ConversationReplyWriter
                 var json = events.BeginEvent();
                 json.WriteStartObject();
                 json.WriteString("delta", delta.Text);
+                json.WriteEndObject();
+                events.EndEvent();
+            }
+
+            if (delta.ToolCall is { } call)
+            {
+                var json = events.BeginEvent();
+                json.WriteStartObject();
+                ToolCallJson.WriteDelta(json, call);
                 json.WriteEndObject();
                 events.EndEvent();
             }
@@ -45,10 +56,12 @@ internal static class ConversationReplyWriter
     {
         var usage = new UsageTally();
         var content = new StringBuilder();
+        var calls = new ToolCallCollector();
         string? finishReason = null;
         await foreach (var delta in reply.ReadAllAsync(cancellationToken))
         {
             content.Append(delta.Text);
+            calls.Add(delta.ToolCall);
             finishReason ??= usage.Finish(delta);
         }
 
@@ -58,6 +71,11 @@ internal static class ConversationReplyWriter
             json.WriteStartObject();
             json.WriteString("role", ChatMessage.Assistant);
             json.WriteString("content", content.ToString());
+            if (calls.Calls.Count > 0)
+            {
+                ToolCallJson.WriteArray(json, calls.Calls);
+            }
+
             WriteEnd(json, finishReason ?? "stop", usage);
             json.WriteEndObject();
         }

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using ChatCluster.Gateway.Errors;
 using ChatCluster.Gateway.Http;
+using ChatCluster.Gateway.OpenAi;
+using ChatCluster.Inference;
 
 namespace ChatCluster.Gateway.Conversations;
 
@@ -32,7 +34,11 @@ public static class ConversationRequestParser
         return new CreateConversationRequest(system, sampling.Any ? sampling.Build() : null);
     }
 
-    /// <summary>The body holds <c>content</c>, and may hold <c>stream</c> and any sampling field.</summary>
+    /// <summary>
+    /// The body holds <c>content</c> (the user's message) or <c>tool_results</c> (<c>[{"tool_call_id", "content"}]</c>,
+    /// answering the last reply's calls), and may hold <c>stream</c>, any sampling field, and <c>tools</c>,
+    /// <c>tool_choice</c>, <c>parallel_tool_calls</c> and <c>response_format</c> for this turn.
+    /// </summary>
     public static SendMessageRequest ParseMessage(JsonDocument? body, GatewayOptions options)
     {
         if (body is null)
@@ -41,7 +47,9 @@ public static class ConversationRequestParser
         }
 
         var sampling = new SamplingFields(options);
+        var output = new OutputFields();
         string? content = null;
+        List<ChatMessage>? results = null;
         var stream = false;
         foreach (var property in JsonFields.RootObject(body).EnumerateObject())
         {
@@ -50,11 +58,14 @@ public static class ConversationRequestParser
                 case "content":
                     content = JsonFields.String(property.Value, "content");
                     break;
+                case "tool_results":
+                    results = ParseToolResults(property.Value);
+                    break;
                 case "stream":
                     stream = property.Value.ValueKind != JsonValueKind.Null && JsonFields.Boolean(property.Value, "stream");
                     break;
                 default:
-                    if (!sampling.TryRead(property))
+                    if (!sampling.TryRead(property) && !output.TryRead(property))
                     {
                         throw Unrecognized(property);
                     }
@@ -63,12 +74,53 @@ public static class ConversationRequestParser
             }
         }
 
-        if (content is null)
+        if ((content is null) == (results is null))
         {
-            throw JsonFields.Invalid("content", "required; expected the user's message as a string");
+            throw JsonFields.Invalid("content", "required, or tool_results instead (not both): the user's message as a string, or the results of the last reply's tool calls");
         }
 
-        return new SendMessageRequest(content, stream, sampling.Any ? sampling.Build() : null);
+        var (tools, constraint) = output.Build();
+        IReadOnlyList<ChatMessage> messages = results ?? [new ChatMessage(ChatMessage.User, content!)];
+        return new SendMessageRequest(messages, stream, sampling.Any ? sampling.Build() : null, tools, constraint);
+    }
+
+    private static List<ChatMessage> ParseToolResults(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() == 0)
+        {
+            throw JsonFields.Invalid("tool_results", "expected a non-empty array of {\"tool_call_id\", \"content\"}");
+        }
+
+        var results = new List<ChatMessage>();
+        var index = 0;
+        foreach (var result in value.EnumerateArray())
+        {
+            var param = $"tool_results[{index++}]";
+            JsonFields.RequireObject(result, param);
+            string? id = null;
+            string? text = null;
+            foreach (var field in result.EnumerateObject())
+            {
+                switch (field.Name)
+                {
+                    case "tool_call_id":
+                        id = JsonFields.String(field.Value, $"{param}.tool_call_id");
+                        break;
+                    case "content":
+                        text = JsonFields.String(field.Value, $"{param}.content");
+                        break;
+                    default:
+                        throw JsonFields.Invalid($"{param}.{field.Name}", $"unrecognized field '{field.Name}'");
+                }
+            }
+
+            results.Add(new ChatMessage(ChatMessage.Tool, text ?? throw JsonFields.Invalid($"{param}.content", "required"))
+            {
+                ToolCallId = id ?? throw JsonFields.Invalid($"{param}.tool_call_id", "required"),
+            });
+        }
+
+        return results;
     }
 
     private static ApiException Unrecognized(JsonProperty property) =>

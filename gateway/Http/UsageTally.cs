@@ -35,6 +35,7 @@ internal sealed class UsageTally
         {
             FinishReason.Stop => "stop",
             FinishReason.Length => "length",
+            FinishReason.ToolCalls => "tool_calls",
 
             // The caller went away or the server is shutting down: there is no reply to finish.
             _ => throw new ApiException(new ApiError(StatusCodes.Status503ServiceUnavailable,

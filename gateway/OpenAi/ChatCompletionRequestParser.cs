@@ -14,13 +14,8 @@ public static class ChatCompletionRequestParser
 {
     private static readonly Dictionary<string, Func<JsonElement, bool>> UnsupportedUnlessNeutral = new()
     {
-        ["tools"] = IsEmpty,
-        ["tool_choice"] = static v => IsEmpty(v) || v is { ValueKind: JsonValueKind.String } && v.ValueEquals("none"),
         ["functions"] = IsEmpty,
         ["function_call"] = static v => IsEmpty(v) || v is { ValueKind: JsonValueKind.String } && v.ValueEquals("none"),
-        ["parallel_tool_calls"] = static v => v.ValueKind is JsonValueKind.Null or JsonValueKind.True or JsonValueKind.False,
-        ["response_format"] = static v => IsEmpty(v) || v.ValueKind == JsonValueKind.Object
-            && v.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.ValueEquals("text"),
         ["logprobs"] = IsEmpty,
         ["top_logprobs"] = IsEmpty,
         ["frequency_penalty"] = IsEmpty,
@@ -47,6 +42,7 @@ public static class ChatCompletionRequestParser
         string? model = null;
         IReadOnlyList<ChatMessage>? messages = null;
         var sampling = new SamplingFields(options);
+        var output = new OutputFields();
         var choices = 1;
         var stream = false;
         JsonElement? streamOptions = null;
@@ -79,7 +75,7 @@ public static class ChatCompletionRequestParser
 
                     break;
                 default:
-                    if (!sampling.TryRead(property))
+                    if (!sampling.TryRead(property) && !output.TryRead(property))
                     {
                         RefuseUnknown(property);
                     }
@@ -104,14 +100,15 @@ public static class ChatCompletionRequestParser
         }
 
         var includeUsage = ParseStreamOptions(streamOptions, stream);
-        var parameters = sampling.Build();
+        var (tools, constraint) = output.Build();
+        var parameters = sampling.Build() with { Constraint = constraint };
         if (model != options.ModelId)
         {
             throw new ApiException(ApiError.NotFound(
                 $"The model '{model}' does not exist; this server serves '{options.ModelId}'.", "model", "model_not_found"));
         }
 
-        return new ChatCompletionRequest(model, messages, parameters, choices, stream, includeUsage);
+        return new ChatCompletionRequest(model, messages, tools, parameters, choices, stream, includeUsage);
     }
 
     private static void RefuseUnknown(JsonProperty property)
@@ -188,7 +185,13 @@ public static class ChatCompletionRequestParser
         var index = 0;
         foreach (var item in value.EnumerateArray())
         {
-            messages.Add(ParseMessage(item, $"messages[{index}]"));
+            var message = ParseMessage(item, $"messages[{index}]");
+            if (message.ToolCallId is { } callId && !messages.Any(m => m.ToolCalls?.Any(c => c.Id == callId) == true))
+            {
+                throw JsonFields.Invalid($"messages[{index}].tool_call_id", $"no earlier assistant message has a tool call with id '{callId}'");
+            }
+
+            messages.Add(message);
             index++;
         }
 
@@ -200,6 +203,8 @@ public static class ChatCompletionRequestParser
         JsonFields.RequireObject(value, param);
         string? role = null;
         string? content = null;
+        IReadOnlyList<ToolCall>? toolCalls = null;
+        string? toolCallId = null;
         foreach (var property in value.EnumerateObject())
         {
             var field = $"{param}.{property.Name}";
@@ -209,15 +214,21 @@ public static class ChatCompletionRequestParser
                     role = ParseRole(property.Value, field);
                     break;
                 case "content":
-                    content = ParseContent(property.Value, field);
+                    content = property.Value.ValueKind == JsonValueKind.Null ? null : ParseContent(property.Value, field);
                     break;
                 case "name":
                     // A participant name: OpenAI's models may see it, ours have no slot for it; checked and dropped.
                     JsonFields.String(property.Value, field);
                     break;
+                case "tool_calls":
+                    toolCalls = property.Value.ValueKind == JsonValueKind.Null ? null : ParseToolCalls(property.Value, field);
+                    break;
+                case "tool_call_id":
+                    toolCallId = JsonFields.String(property.Value, field);
+                    break;
                 case "refusal" when property.Value.ValueKind == JsonValueKind.Null:
                     break;
-                case "tool_calls" or "function_call" or "tool_call_id" or "audio" or "refusal":
+                case "function_call" or "audio" or "refusal":
                     throw JsonFields.Invalid(field, $"'{property.Name}' is not supported by this server");
                 default:
                     throw JsonFields.Invalid(field, $"unrecognized field '{property.Name}'");
@@ -226,15 +237,59 @@ public static class ChatCompletionRequestParser
 
         if (role is null)
         {
-            throw JsonFields.Invalid($"{param}.role", "required; expected system, developer, user or assistant");
+            throw JsonFields.Invalid($"{param}.role", "required; expected system, developer, user, assistant or tool");
         }
 
-        if (content is null)
+        if (toolCalls is not null && role != ChatMessage.Assistant)
+        {
+            throw JsonFields.Invalid($"{param}.tool_calls", "only assistant messages carry tool calls");
+        }
+
+        if ((role == ChatMessage.Tool) != (toolCallId is not null))
+        {
+            throw JsonFields.Invalid($"{param}.tool_call_id", role == ChatMessage.Tool ? "required in a tool message: the id of the call it answers" : "only tool messages answer a tool call");
+        }
+
+        // An assistant message that called tools may have no content (OpenAI's clients send null or leave it out).
+        if (content is null && toolCalls is not { Count: > 0 })
         {
             throw JsonFields.Invalid($"{param}.content", "required; expected a string or an array of text parts");
         }
 
-        return new ChatMessage(role, content);
+        return new ChatMessage(role, content ?? "") { ToolCalls = toolCalls, ToolCallId = toolCallId };
+    }
+
+    /// <summary>[{"id", "type": "function", "function": {"name", "arguments"}}], as the model's replies give them.</summary>
+    private static List<ToolCall> ParseToolCalls(JsonElement value, string param)
+    {
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw JsonFields.WrongType(param, value, "an array of tool calls");
+        }
+
+        var calls = new List<ToolCall>();
+        var index = 0;
+        foreach (var call in value.EnumerateArray())
+        {
+            var callParam = $"{param}[{index++}]";
+            JsonFields.RequireObject(call, callParam);
+            var id = call.TryGetProperty("id", out var idValue) ? JsonFields.String(idValue, $"{callParam}.id") : throw JsonFields.Invalid($"{callParam}.id", "required");
+            if (call.TryGetProperty("type", out var type) && !(type.ValueKind == JsonValueKind.String && type.ValueEquals("function")))
+            {
+                throw JsonFields.Invalid($"{callParam}.type", "expected 'function'");
+            }
+
+            if (!call.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object)
+            {
+                throw JsonFields.Invalid($"{callParam}.function", "required; expected {\"name\", \"arguments\"}");
+            }
+
+            var name = function.TryGetProperty("name", out var nameValue) ? JsonFields.String(nameValue, $"{callParam}.function.name") : throw JsonFields.Invalid($"{callParam}.function.name", "required");
+            var arguments = function.TryGetProperty("arguments", out var argumentsValue) ? JsonFields.String(argumentsValue, $"{callParam}.function.arguments") : "{}";
+            calls.Add(new ToolCall(id, name, arguments));
+        }
+
+        return calls;
     }
 
     private static string ParseRole(JsonElement value, string param)
@@ -242,12 +297,12 @@ public static class ChatCompletionRequestParser
         var role = JsonFields.String(value, param);
         return role switch
         {
-            ChatMessage.System or ChatMessage.User or ChatMessage.Assistant => role,
+            ChatMessage.System or ChatMessage.User or ChatMessage.Assistant or ChatMessage.Tool => role,
 
             // OpenAI's newer name for the system role, sent by current SDKs for "developer" messages.
             "developer" => ChatMessage.System,
-            "tool" or "function" => throw JsonFields.Invalid(param, $"role '{role}' is not supported by this server (it has no tools)"),
-            _ => throw JsonFields.Invalid(param, $"unknown role '{role}'; expected system, developer, user or assistant"),
+            "function" => throw JsonFields.Invalid(param, "role 'function' (the deprecated functions API) is not supported; use tools and role 'tool'"),
+            _ => throw JsonFields.Invalid(param, $"unknown role '{role}'; expected system, developer, user, assistant or tool"),
         };
     }
 

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using ChatCluster.Gateway.Http;
 using ChatCluster.Inference;
+using ChatCluster.Inference.Tools;
 using Microsoft.AspNetCore.Http;
 
 namespace ChatCluster.Gateway.OpenAi;
@@ -36,6 +37,11 @@ internal sealed class ChatCompletionWriter(ChatCompletionRequest request, string
                 WriteChunk(events, delta.Index, role: null, delta.Text, finishReason: null);
             }
 
+            if (delta.ToolCall is { } call)
+            {
+                WriteToolCallChunk(events, delta.Index, call);
+            }
+
             if (usage.Finish(delta) is { } finishReason)
             {
                 WriteChunk(events, delta.Index, role: null, content: null, finishReason);
@@ -60,16 +66,20 @@ internal sealed class ChatCompletionWriter(ChatCompletionRequest request, string
     {
         var usage = new UsageTally();
         var texts = new List<StringBuilder>();
+        var calls = new List<ToolCallCollector>();
         var finishReasons = new List<string?>();
         await foreach (var delta in choices.ReadAllAsync(cancellationToken))
         {
             while (texts.Count <= delta.Index)
             {
                 texts.Add(new StringBuilder());
+                calls.Add(new ToolCallCollector());
                 finishReasons.Add(null);
             }
 
             texts[delta.Index].Append(delta.Text);
+            calls[delta.Index].Add(delta.ToolCall);
+
             finishReasons[delta.Index] ??= usage.Finish(delta);
         }
 
@@ -85,8 +95,22 @@ internal sealed class ChatCompletionWriter(ChatCompletionRequest request, string
                 json.WriteNumber("index", index);
                 json.WriteStartObject("message");
                 json.WriteString("role", ChatMessage.Assistant);
-                json.WriteString("content", texts[index].ToString());
+                var toolCalls = calls[index].Calls;
+                if (texts[index].Length == 0 && toolCalls.Count > 0)
+                {
+                    json.WriteNull("content");
+                }
+                else
+                {
+                    json.WriteString("content", texts[index].ToString());
+                }
+
                 json.WriteNull("refusal");
+                if (toolCalls.Count > 0)
+                {
+                    ToolCallJson.WriteArray(json, toolCalls);
+                }
+
                 json.WriteEndObject();
                 json.WriteNull("logprobs");
                 json.WriteString("finish_reason", finishReasons[index] ?? "stop");
@@ -130,6 +154,28 @@ internal sealed class ChatCompletionWriter(ChatCompletionRequest request, string
             json.WriteString("finish_reason", finishReason);
         }
 
+        json.WriteEndObject();
+        json.WriteEndArray();
+        json.WriteEndObject();
+        events.EndEvent();
+    }
+
+    /// <summary>
+    /// A piece of a tool call in OpenAI's stream shape: the call's index, id, type and name once (arguments ""),
+    /// then its arguments in fragments under the same index.
+    /// </summary>
+    private void WriteToolCallChunk(ServerSentEventWriter events, int index, ToolCallDelta call)
+    {
+        var json = events.BeginEvent();
+        WriteHeader(json, "chat.completion.chunk");
+        json.WriteStartArray("choices");
+        json.WriteStartObject();
+        json.WriteNumber("index", index);
+        json.WriteStartObject("delta");
+        ToolCallJson.WriteDelta(json, call);
+        json.WriteEndObject();
+        json.WriteNull("logprobs");
+        json.WriteNull("finish_reason");
         json.WriteEndObject();
         json.WriteEndArray();
         json.WriteEndObject();

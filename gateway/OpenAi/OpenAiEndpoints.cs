@@ -80,7 +80,7 @@ internal static class OpenAiEndpoints
             sampling = sampling with { Seed = unchecked(seed + choice) };
         }
 
-        return new ChatRequest { Messages = request.Messages, Sampling = sampling, TruncateOldest = false, CacheKey = prefixKey };
+        return new ChatRequest { Messages = request.Messages, Tools = request.Tools, Sampling = sampling, TruncateOldest = false, CacheKey = prefixKey };
     }
 
     /// <summary>

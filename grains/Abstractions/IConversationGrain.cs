@@ -20,14 +20,15 @@ public interface IConversationGrain : IGrainWithStringKey
     Task<ConversationSnapshot> GetAsync(string owner);
 
     /// <summary>
-    /// Runs one turn: streams the assistant's reply to <paramref name="content"/>. Cancelling (or dropping the
+    /// Runs one turn: streams the assistant's reply to <paramref name="input"/>'s messages (a user message, or the
+    /// results of the last reply's tool calls). Cancelling (or dropping the
     /// enumerator) frees the sequence's batch slot within one decode step and stores nothing. With a
     /// <paramref name="key"/> already committed, nothing runs: the committed reply is streamed again (one event
     /// with its whole text, finish reason and usage); a key used with another request throws
     /// <see cref="IdempotencyConflictException"/>. A second call with a key whose turn is running waits for it.
     /// </summary>
     [Alias("send")]
-    IAsyncEnumerable<ChatDelta> SendAsync(string owner, string content, SamplingParameters? sampling, TurnKey? key = null, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<ChatDelta> SendAsync(string owner, TurnInput input, TurnKey? key = null, CancellationToken cancellationToken = default);
 
     [Alias("delete")]
     Task DeleteAsync(string owner);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using ChatCluster.Grains;
 using ChatCluster.Grains.Inference;
 using ChatCluster.Inference;
+using ChatCluster.Inference.Tools;
 using Orleans.Placement;
 using Orleans.Storage;
 
@@ -69,9 +70,10 @@ public sealed partial class ConversationGrain(
     }
 
     public async IAsyncEnumerable<ChatDelta> SendAsync(
-        string owner, string content, SamplingParameters? sampling, TurnKey? key = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        string owner, TurnInput input, TurnKey? key = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        if (string.IsNullOrWhiteSpace(content))
+        var question = input.Messages;
+        if (question is [{ Role: ChatMessage.User } user] && string.IsNullOrWhiteSpace(user.Content))
         {
             throw new InvalidRequestException("The message content must not be empty.", "content");
         }
@@ -84,20 +86,27 @@ public sealed partial class ConversationGrain(
             var conversation = OwnedBy(owner);
             if (key is not null && conversation.KeyedTurns.FirstOrDefault(t => t.Key == key.Key) is { } done)
             {
-                yield return Replay(conversation, key, done);
+                foreach (var replayed in Replay(conversation, key, done))
+                {
+                    yield return replayed;
+                }
+
                 yield break;
             }
 
-            EnsureRoomFor(conversation, content);
-            var question = new ChatMessage(ChatMessage.User, content);
+            EnsureUserOrResults(conversation, question);
+            EnsureRoomFor(conversation, question);
+            var sampling = input.Sampling ?? conversation.Defaults ?? new SamplingParameters();
             var request = new ChatRequest
             {
-                Messages = WithSystemPrompt(conversation, question),
-                Sampling = sampling ?? conversation.Defaults ?? new SamplingParameters(),
+                Messages = WithSystemPrompt(conversation, [.. question]),
+                Tools = input.Tools,
+                Sampling = sampling with { Constraint = input.Constraint },
                 CacheKey = Id,
                 TruncateOldest = true,
             };
             var reply = new StringBuilder();
+            var calls = new ToolCallCollector();
             var servedBy = conversation.CacheEngine;
             await foreach (var delta in inference.ChatAsync(request, new RouteHint(CacheEngine: conversation.CacheEngine), route => servedBy = route.Engine, cancellationToken))
             {
@@ -105,14 +114,17 @@ public sealed partial class ConversationGrain(
                 if (delta.Index == 0)
                 {
                     reply.Append(delta.Text);
-                    if (delta.Finish is FinishReason.Stop or FinishReason.Length)
+                    calls.Add(delta.ToolCall);
+
+                    if (delta.Finish is FinishReason.Stop or FinishReason.Length or FinishReason.ToolCalls)
                     {
+                        var answer = new ChatMessage(ChatMessage.Assistant, reply.ToString()) { ToolCalls = calls.Calls.Count > 0 ? calls.Calls : null };
                         await CommitAsync(conversation with
                         {
-                            Messages = [.. conversation.Messages, question, new ChatMessage(ChatMessage.Assistant, reply.ToString())],
+                            Messages = [.. conversation.Messages, .. question, answer],
                             CacheEngine = servedBy,
                             KeyedTurns = key is null ? conversation.KeyedTurns : [.. conversation.KeyedTurns.TakeLast(limits.IdempotencyKeys - 1),
-                                new KeyedTurn(key.Key, key.RequestDigest, conversation.Messages.Count + 1, delta.Finish.Value,
+                                new KeyedTurn(key.Key, key.RequestDigest, conversation.Messages.Count + question.Count, delta.Finish.Value,
                                     delta.PromptTokens, delta.CompletionTokens, delta.DroppedMessages, delta.CachedTokens)],
                         });
                         TurnCommitted(logger, Id, delta.PromptTokens, delta.CompletionTokens, delta.Finish.Value);
@@ -128,8 +140,11 @@ public sealed partial class ConversationGrain(
         }
     }
 
-    /// <summary>The committed turn of <paramref name="key"/> as one event, if it was asked with the same request.</summary>
-    private ChatDelta Replay(ConversationState conversation, TurnKey key, KeyedTurn done)
+    /// <summary>
+    /// The committed turn of <paramref name="key"/>, if it was asked with the same request: its text as one event,
+    /// then each tool call it made whole, then the finish with the usage it reported.
+    /// </summary>
+    private IEnumerable<ChatDelta> Replay(ConversationState conversation, TurnKey key, KeyedTurn done)
     {
         if (done.RequestDigest != key.RequestDigest)
         {
@@ -138,7 +153,42 @@ public sealed partial class ConversationGrain(
         }
 
         TurnReplayed(logger, Id);
-        return new ChatDelta(0, conversation.Messages[done.ReplyIndex].Content, done.Finish, done.PromptTokens, done.CompletionTokens, done.DroppedMessages, done.CachedTokens);
+        var reply = conversation.Messages[done.ReplyIndex];
+        var calls = reply.ToolCalls ?? [];
+        var finish = new ChatDelta(0, calls.Count == 0 ? reply.Content : "", done.Finish, done.PromptTokens, done.CompletionTokens, done.DroppedMessages, done.CachedTokens);
+        if (calls.Count == 0)
+        {
+            return [finish];
+        }
+
+        return [
+            finish with { Text = reply.Content, Finish = null },
+            .. calls.Select((call, index) => finish with { Finish = null, ToolCall = new ToolCallDelta(index, call.Id, call.Name, call.Arguments) }),
+            finish,
+        ];
+    }
+
+    /// <summary>
+    /// A turn brings one user message, or tool results that each answer a different call of the last reply that
+    /// no result has answered yet.
+    /// </summary>
+    private void EnsureUserOrResults(ConversationState conversation, IReadOnlyList<ChatMessage> messages)
+    {
+        if (messages is [{ Role: ChatMessage.User }])
+        {
+            return;
+        }
+
+        var lastReply = conversation.Messages.LastOrDefault(m => m.Role == ChatMessage.Assistant);
+        var answered = conversation.Messages.SkipWhile(m => !ReferenceEquals(m, lastReply)).Select(m => m.ToolCallId).ToHashSet();
+        foreach (var message in messages)
+        {
+            if (message.Role != ChatMessage.Tool || lastReply?.ToolCalls?.Any(c => c.Id == message.ToolCallId) != true || !answered.Add(message.ToolCallId))
+            {
+                throw new InvalidRequestException(
+                    $"tool_call_id '{message.ToolCallId}' does not name an unanswered tool call of conversation '{Id}''s last reply.", "tool_results");
+            }
+        }
     }
 
     public async Task DeleteAsync(string owner)
@@ -177,17 +227,16 @@ public sealed partial class ConversationGrain(
     /// Refuses a turn that would take the conversation past its limits. The reply is not known yet: the check
     /// counts the question and one more message, and the reply's bytes are bounded by the model's window.
     /// </summary>
-    private void EnsureRoomFor(ConversationState conversation, string question)
+    private void EnsureRoomFor(ConversationState conversation, IReadOnlyList<ChatMessage> question)
     {
-        if (conversation.Messages.Count + 2 > limits.MaxMessages)
+        if (conversation.Messages.Count + question.Count + 1 > limits.MaxMessages)
         {
             throw new InvalidRequestException(
                 $"Conversation '{Id}' holds {conversation.Messages.Count} messages, the most this server keeps is {limits.MaxMessages}; start a new conversation.",
                 "content");
         }
 
-        var bytes = Encoding.UTF8.GetByteCount(conversation.SystemPrompt ?? "") + Encoding.UTF8.GetByteCount(question)
-            + conversation.Messages.Sum(static m => (long)Encoding.UTF8.GetByteCount(m.Content));
+        var bytes = Encoding.UTF8.GetByteCount(conversation.SystemPrompt ?? "") + question.Sum(Bytes) + conversation.Messages.Sum(Bytes);
         if (bytes > limits.MaxBytes)
         {
             throw new InvalidRequestException(
@@ -195,6 +244,9 @@ public sealed partial class ConversationGrain(
                 "content");
         }
     }
+
+    private static long Bytes(ChatMessage message) =>
+        Encoding.UTF8.GetByteCount(message.Content) + (message.ToolCalls?.Sum(static c => (long)Encoding.UTF8.GetByteCount(c.Arguments) + c.Name.Length + c.Id.Length) ?? 0);
 
     /// <summary>System prompt (if any), the stored messages, then <paramref name="next"/>.</summary>
     private static ChatMessage[] WithSystemPrompt(ConversationState conversation, params ReadOnlySpan<ChatMessage> next)

@@ -22,7 +22,10 @@ public sealed record ConversationState
     /// <summary>Sampling for turns that bring none of their own.</summary>
     public SamplingParameters? Defaults { get; init; }
 
-    /// <summary>User and assistant messages, in order; each completed turn appends one of each.</summary>
+    /// <summary>
+    /// User, assistant and tool messages, in order; each completed turn appends its user message (or its tool
+    /// results) and the reply, with the tool calls the reply made.
+    /// </summary>
     public IReadOnlyList<ChatMessage> Messages { get; init; } = [];
 
     public long CreatedUnixSeconds { get; init; }

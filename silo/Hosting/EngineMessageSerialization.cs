@@ -18,6 +18,7 @@ internal static class EngineMessageSerialization
     private static readonly HashSet<Type> Messages =
     [
         typeof(ChatMessage), typeof(SamplingParameters), typeof(ChatDelta), typeof(ChatRequest), typeof(ModelInfo),
+        typeof(ToolDefinition), typeof(OutputConstraint),
     ];
 
     public static IServiceCollection AddEngineMessageSerialization(this IServiceCollection services)

@@ -26,17 +26,20 @@ public sealed class ChatTemplateReferenceTests
 
         env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
         env.globals["raise_exception"] = raise_exception
+        # transformers replaces jinja's tojson (which sorts keys and escapes HTML) with plain json.dumps.
+        env.filters["tojson"] = lambda x, ensure_ascii=False, indent=None, separators=None, sort_keys=False: json.dumps(
+            x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
         with open(sys.argv[1], encoding="utf-8") as f:
             cases = json.load(f)
         json.dump([env.from_string(c["template"]).render(messages=c["messages"], add_generation_prompt=c["add_generation_prompt"],
-                                                         bos_token=c["bos_token"], eos_token=c["eos_token"]) for c in cases], sys.stdout)
+                                                         bos_token=c["bos_token"], eos_token=c["eos_token"], tools=c.get("tools")) for c in cases], sys.stdout)
         """;
 
     private static readonly string[] ControlTokens =
         ["<|im_start|>", "<|im_end|>", "<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<bos>", "<start_of_turn>", "<end_of_turn>", "<eos>"];
 
     // One tokenizer with every family's control tokens, so that a message forging another family's tokens is checked too.
-    private static readonly BpeTokenizer Tokenizer = BpeTokenizer.Load(new MemoryStream(Gpt2TokenizerJson.Build(ControlTokens)));
+    internal static readonly BpeTokenizer Tokenizer = BpeTokenizer.Load(new MemoryStream(Gpt2TokenizerJson.Build(ControlTokens)));
 
     private static readonly (string Name, string Layout, string Template, string Bos, string Eos)[] Families =
     [
@@ -98,7 +101,7 @@ public sealed class ChatTemplateReferenceTests
     }
 
     /// <summary>Hugging Face's tokenizers split the added tokens out of the text first, then encode each stretch between them.</summary>
-    private static List<int> TokenizeLikeHuggingFace(string text)
+    internal static List<int> TokenizeLikeHuggingFace(string text)
     {
         var ids = new List<int>();
         foreach (var piece in Regex.Split(text, "(" + string.Join("|", ControlTokens.Select(Regex.Escape)) + ")"))
@@ -118,7 +121,7 @@ public sealed class ChatTemplateReferenceTests
 
     private static int Count(string text, string token) => (text.Length - text.Replace(token, "", StringComparison.Ordinal).Length) / token.Length;
 
-    private static string[] RenderWithJinja(object cases)
+    internal static string[] RenderWithJinja(object cases)
     {
         var input = Path.GetTempFileName();
         File.WriteAllText(input, JsonSerializer.Serialize(cases));

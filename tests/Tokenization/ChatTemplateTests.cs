@@ -190,8 +190,8 @@ public sealed class ChatTemplateTests : IDisposable
     public void An_unknown_role_is_refused()
     {
         ChatTemplate template = LoadWithConfig(new { chat_template = ChatMLTemplate }, ChatMLTokenizer);
-        var error = Assert.Throws<ArgumentException>(() => template.Encode([new("tool", "x")], addGenerationPrompt: true, []));
-        Assert.Contains("\"tool\"", error.Message);
+        var error = Assert.Throws<ArgumentException>(() => template.Encode([new("function", "x")], addGenerationPrompt: true, []));
+        Assert.Contains("\"function\"", error.Message);
     }
 
     private ChatTemplate LoadWithConfig(object config, BpeTokenizer tokenizer)
