@@ -80,7 +80,7 @@ public sealed class ToolCallStream(Func<string> newCallId)
                         Emit(content, output, isContent: true);
                         output.Add(new ChatPiece(null, new ToolCallDelta(Calls++, newCallId(), _name.ToString(), "")));
                         _name.Clear();
-                        Expect(HermesToolFormat.ArgumentsStart, State.Arguments);
+                        Expect(HermesToolFormat.ArgumentsStart[1..], State.Arguments); // its opening quote closed the name
                         _depth = 0;
                     }
                     else

@@ -47,7 +47,7 @@ internal sealed partial class OutputFields
     {
         var tools = _tools is { } toolsValue ? ReadTools(toolsValue) : [];
         var format = _responseFormat is { } formatValue ? ReadResponseFormat(formatValue) : null;
-        if (_toolChoice is not null && tools.Count == 0)
+        if (_toolChoice is { } given && tools.Count == 0 && !(given.ValueKind == JsonValueKind.String && given.ValueEquals("none")))
         {
             throw JsonFields.Invalid("tool_choice", "only allowed when tools are specified");
         }

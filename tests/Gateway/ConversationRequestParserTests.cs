@@ -38,7 +38,7 @@ public sealed class ConversationRequestParserTests
 
         var request = ConversationRequestParser.ParseMessage(body, Options);
 
-        Assert.Equal("hello", request.Content);
+        Assert.Equal([new ChatCluster.Inference.ChatMessage("user", "hello")], request.Messages);
         Assert.True(request.Stream);
         Assert.Null(request.Sampling);
     }

@@ -156,7 +156,7 @@ public sealed class ServerSentEventTests
     }
 
     private static ChatCompletionRequest Request(int choices, bool includeUsage) =>
-        new("tiny", [new ChatMessage("user", "hi")], new SamplingParameters(), choices, Stream: true, includeUsage);
+        new("tiny", [new ChatMessage("user", "hi")], [], new SamplingParameters(), choices, Stream: true, includeUsage);
 
     private static async Task<List<JsonElement>> StreamAsync(ChatCompletionRequest request, Func<int, ChatDelta[]> deltas)
     {

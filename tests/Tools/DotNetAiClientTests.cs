@@ -10,6 +10,8 @@ using OpenAI.Chat;
 using AiChatMessage = Microsoft.Extensions.AI.ChatMessage;
 using AiChatRole = Microsoft.Extensions.AI.ChatRole;
 using OpenAiFinishReason = OpenAI.Chat.ChatFinishReason;
+using FunctionCallContent = Microsoft.Extensions.AI.FunctionCallContent;
+using FunctionResultContent = Microsoft.Extensions.AI.FunctionResultContent;
 
 #pragma warning disable OPENAI001, SKEXP0001 // Seed (OpenAI SDK) and function choice behaviours (Semantic Kernel) are marked experimental.
 
