@@ -36,5 +36,8 @@ public sealed record SamplingParameters
     /// <summary>Beam search with this many beams; 1 = off.</summary>
     public int BeamWidth { get; init; } = 1;
 
+    /// <summary>The shape the output must take (JSON, a schema, tool calls); null = free text.</summary>
+    public OutputConstraint? Constraint { get; init; }
+
     public static SamplingParameters Greedy { get; } = new() { Temperature = 0 };
 }
