@@ -42,6 +42,9 @@ public sealed class InferenceEngine : IDisposable
 
     public BatchScheduler Scheduler => _scheduler;
 
+    /// <summary>The tokens as output constraints see them, and the cache of compiled constraints (built on first use).</summary>
+    public Structured.TokenVocabulary Vocabulary => _scheduler.Vocabulary;
+
     public static InferenceEngine Load(string modelDirectory, ExecutionDevice device, SchedulerOptions? options = null)
     {
         options ??= new SchedulerOptions();

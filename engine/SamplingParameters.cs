@@ -36,7 +36,7 @@ public sealed record SamplingParameters
     /// <summary>Beam search with this many beams; 1 = off.</summary>
     public int BeamWidth { get; init; } = 1;
 
-    /// <summary>What the output must look like (a JSON schema, tool calls); null: free text.</summary>
+    /// <summary>The shape the output must take (JSON, a schema, tool calls); null = free text.</summary>
     public OutputConstraint? Constraint { get; init; }
 
     public static SamplingParameters Greedy { get; } = new() { Temperature = 0 };

@@ -42,6 +42,12 @@ internal sealed class BeamSearch
 
     public bool Done { get; private set; }
 
+    /// <summary>Tokens each beam has taken so far.</summary>
+    public int Steps => _steps;
+
+    /// <summary>Whether beam i can still expand (false: a filler row, or a continuation of probability 0).</summary>
+    public bool IsLive(int beam) => !double.IsNegativeInfinity(_scores[beam]);
+
     /// <summary>
     /// Advances every beam by one token. <paramref name="logits"/> holds k rows. On return
     /// <paramref name="parents"/>[i] is the row beam i continues and <paramref name="tokens"/>[i] its new token.

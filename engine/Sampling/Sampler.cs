@@ -1,10 +1,11 @@
 using System.Numerics.Tensors;
+using ChatCluster.Inference.Structured;
 
 namespace ChatCluster.Inference.Sampling;
 
 /// <summary>
-/// Picks one sequence's next token from its logits: logit bias, repetition penalty, then greedy (temperature 0) or
-/// temperature, top-k and top-p sampling. Each sequence owns one; its scratch buffers are sized to the
+/// Picks one sequence's next token from its logits: logit bias, the output constraint's mask, repetition penalty,
+/// then greedy (temperature 0) or temperature, top-k and top-p sampling. Each sequence owns one; its scratch buffers are sized to the
 /// vocabulary once, so picking a token allocates nothing. A seed makes the draws reproducible.
 /// </summary>
 internal sealed class Sampler
@@ -41,12 +42,17 @@ internal sealed class Sampler
     }
 
     /// <summary>Picks the next token. <paramref name="logits"/> (one row, vocab wide) is used as scratch.</summary>
-    public int Next(Span<float> logits)
+    /// <param name="constraint">The row's output constraint: tokens it does not allow are never picked.</param>
+    /// <param name="tokensLeft">Tokens the row may still generate, this one included (the constraint closes in time).</param>
+    public int Next(Span<float> logits, RowConstraint? constraint = null, int tokensLeft = int.MaxValue)
     {
         for (var i = 0; i < _biasIds.Length; i++)
         {
             logits[_biasIds[i]] += _biases[i];
         }
+
+        // Masked before the penalty and the temperature: they rescale logits, and -infinity stays -infinity.
+        constraint?.MaskLogits(logits, tokensLeft);
 
         ApplyRepetitionPenalty(logits);
         if (_parameters.Temperature <= 0)

@@ -31,7 +31,9 @@ public sealed partial class BatchScheduler
             if (s.Beam is { } beam)
             {
                 var k = beam.Width;
+                s.MaskBeams(_batch.BlockLogits(row, k), _model.VocabSize);
                 beam.Step(_batch.BlockLogits(row, k), parents[..k], s.NextTokens);
+                s.AcceptBeams(parents[..k], s.NextTokens);
                 _batch.ReorderBeams(row, parents[..k]);
                 if (beam.Done)
                 {
@@ -40,7 +42,7 @@ public sealed partial class BatchScheduler
             }
             else if (!s.IsDone)
             {
-                s.Accept(s.Sampler!.Next(_batch.RowLogits(row)));
+                s.Accept(s.PickNext(_batch.RowLogits(row)));
             }
 
             row += s.Rows;

@@ -214,7 +214,9 @@ public sealed partial class BatchScheduler
         if (sequence.Beam is { } beam)
         {
             Span<int> parents = stackalloc int[beam.Width];
+            sequence.MaskBeams(logits, _model.VocabSize);
             beam.Step(logits, parents, sequence.NextTokens);
+            sequence.AcceptBeams(parents, sequence.NextTokens);
             if (beam.Done)
             {
                 sequence.FinishBeam();
@@ -223,7 +225,7 @@ public sealed partial class BatchScheduler
             return;
         }
 
-        sequence.Accept(sequence.Sampler!.Next(logits));
+        sequence.Accept(sequence.PickNext(logits));
     }
 
     /// <summary>Before the rebuild drops them: finished conversations keep their cache for the next turn.</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using ChatCluster.Inference.Model;
+using ChatCluster.Inference.Structured;
 using ChatCluster.Inference.Tokenization;
 
 namespace ChatCluster.Inference.Scheduling;
@@ -41,6 +42,7 @@ public sealed partial class BatchScheduler : IDisposable
     private readonly KvCache _groupPast;
     private readonly KvCache _groupPresent;
     private Sequence? _prefilling;
+    private readonly Lazy<TokenVocabulary> _vocabulary;
 
     public BatchScheduler(DecoderModel model, BpeTokenizer tokenizer, IReadOnlyList<int> endTokens, SchedulerOptions options)
     {
@@ -59,11 +61,15 @@ public sealed partial class BatchScheduler : IDisposable
         _prefillPresent = new KvCache(model.KvShape);
         _groupPast = new KvCache(model.KvShape);
         _groupPresent = new KvCache(model.KvShape);
+        _vocabulary = new(() => TokenVocabulary.From(tokenizer, endTokens, model.VocabSize));
         _thread = new Thread(RunLoop) { IsBackground = true, Name = $"scheduler {model.Config.Id}" };
         _thread.Start();
     }
 
     public SchedulerOptions Options => _options;
+
+    /// <summary>The model's tokens as constraints see them, with its cache of compiled constraints (built on first use).</summary>
+    public TokenVocabulary Vocabulary => _vocabulary.Value;
 
     private int _activeRows;
     private long _steps;
@@ -120,12 +126,15 @@ public sealed partial class BatchScheduler : IDisposable
     public int QueuedRequests => _queue.Reader.Count;
 
     /// <summary>
-    /// Queues a request. Throws <see cref="OverloadedException"/> when the queue is full. The returned
-    /// sequence's output channel carries its deltas; <see cref="Sequence.RequestCancel"/> ends it.
+    /// Queues a request. Throws <see cref="OverloadedException"/> when the queue is full, and an
+    /// <see cref="ArgumentException"/> (<see cref="SchemaNotSupportedException"/>, <see cref="InvalidSchemaException"/>)
+    /// when its output constraint does not compile. The returned sequence's output channel carries its deltas;
+    /// <see cref="Sequence.RequestCancel"/> ends it.
     /// </summary>
     internal Sequence Submit(GenerationJob job)
     {
-        var sequence = new Sequence(job, _tokenizer, _endTokens, _model.VocabSize, _model.Config.ContextWindow);
+        var constraint = job.Sampling.Constraint is { } wanted ? Vocabulary.Constraints.Get(wanted) : null;
+        var sequence = new Sequence(job, _tokenizer, _endTokens, _model.VocabSize, _model.Config.ContextWindow, constraint);
         if (!_queue.Writer.TryWrite(sequence))
         {
             throw new OverloadedException(

@@ -167,7 +167,7 @@ internal sealed class DecodeBatch(DecoderModel model)
     public Span<float> RowLogits(int row) => _io.Logits.Span.Slice(row * model.VocabSize, model.VocabSize);
 
     /// <summary>Logits of a block of rows: (count, vocab).</summary>
-    public ReadOnlySpan<float> BlockLogits(int firstRow, int count) =>
+    public Span<float> BlockLogits(int firstRow, int count) =>
         _io.Logits.Span.Slice(firstRow * model.VocabSize, count * model.VocabSize);
 
     /// <summary>

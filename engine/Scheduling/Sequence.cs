@@ -1,14 +1,15 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using ChatCluster.Inference.Sampling;
+using ChatCluster.Inference.Structured;
 using ChatCluster.Inference.Tokenization;
 
 namespace ChatCluster.Inference.Scheduling;
 
 /// <summary>
 /// One request inside the scheduler: its tokens, how many of them the cache holds, how it picks tokens
-/// (a <see cref="Sampler"/>, or a <see cref="BeamSearch"/> over several rows), and the stream its text goes
-/// out on. All fields but the cancellation flag are touched only by the scheduler loop.
+/// (a <see cref="Sampler"/>, or a <see cref="BeamSearch"/> over several rows), its output constraint (one
+/// <see cref="RowConstraint"/> per row), and the stream its text goes out on. All fields but the cancellation flag are touched only by the scheduler loop.
 /// </summary>
 internal sealed class Sequence
 {
@@ -20,10 +21,11 @@ internal sealed class Sequence
     private readonly StopStringMatcher _stops;
     private readonly HashSet<int> _endTokens;
     private readonly int _contextWindow;
+    private RowConstraint[]? _constraintScratch;
     private volatile bool _cancelRequested;
     private long _cancelRequestedAtStep = -1;
 
-    public Sequence(GenerationJob job, BpeTokenizer tokenizer, IReadOnlyList<int> endTokens, int vocabSize, int contextWindow)
+    public Sequence(GenerationJob job, BpeTokenizer tokenizer, IReadOnlyList<int> endTokens, int vocabSize, int contextWindow, CompiledConstraint? constraint = null)
     {
         Job = job;
         _tokenizer = tokenizer;
@@ -35,6 +37,12 @@ internal sealed class Sequence
         Tokens.AddRange(job.Prompt);
         MaxNewTokens = Math.Min(job.Sampling.MaxTokens ?? int.MaxValue, contextWindow - job.Prompt.Length);
         NextTokens = new int[Math.Max(1, job.Sampling.BeamWidth)];
+        if (constraint is not null)
+        {
+            Constraints = [.. Enumerable.Range(0, NextTokens.Length).Select(_ => constraint.CreateRow())];
+            _constraintScratch = [.. Enumerable.Range(0, NextTokens.Length).Select(_ => constraint.CreateRow())];
+        }
+
         if (job.Sampling.BeamWidth > 1)
         {
             Beam = new BeamSearch(job.Sampling.BeamWidth, endTokens, vocabSize, MaxNewTokens);
@@ -66,6 +74,9 @@ internal sealed class Sequence
     public Sampler? Sampler { get; }
 
     public BeamSearch? Beam { get; }
+
+    /// <summary>Each row's output constraint (null: free text); beams carry their own.</summary>
+    public RowConstraint[]? Constraints { get; private set; }
 
     /// <summary>The current token of each of this sequence's rows, fed at the next decode step.</summary>
     public int[] NextTokens { get; }
@@ -105,10 +116,67 @@ internal sealed class Sequence
         _cancelRequested = true;
     }
 
+    /// <summary>
+    /// Picks this (single-row) sequence's next token from its logits. Under a constraint: when the tokens left
+    /// are only just enough to close the output, the shortest way to close is taken whatever the model prefers.
+    /// </summary>
+    public int PickNext(Span<float> logits)
+    {
+        var constraint = Constraints?[0];
+        var tokensLeft = MaxNewTokens - Generated;
+        if (constraint is not null && tokensLeft <= constraint.TokensToClose)
+        {
+            return constraint.ClosingToken();
+        }
+
+        return Sampler!.Next(logits, constraint, tokensLeft);
+    }
+
+    /// <summary>Masks each beam row's logits (k rows of one block) with that beam's constraint before a beam step.</summary>
+    public void MaskBeams(Span<float> logits, int vocabSize)
+    {
+        if (Constraints is not { } constraints)
+        {
+            return;
+        }
+
+        var tokensLeft = MaxNewTokens - Beam!.Steps;
+        var rows = Math.Min(constraints.Length, logits.Length / vocabSize);
+        for (var b = 0; b < rows; b++)
+        {
+            constraints[b].MaskLogits(logits.Slice(b * vocabSize, vocabSize), tokensLeft);
+        }
+    }
+
+    /// <summary>
+    /// After a beam step: beam i continues beam parents[i] with token tokens[i], and its constraint follows. A dead
+    /// beam (probability 0: a token the mask forbade, or a filler) keeps its parent's place; it never expands again.
+    /// </summary>
+    public void AcceptBeams(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
+    {
+        if (Constraints is not { } constraints)
+        {
+            return;
+        }
+
+        var next = _constraintScratch!;
+        for (var i = 0; i < parents.Length; i++)
+        {
+            next[i].CopyFrom(constraints[parents[i]]);
+            if (Beam!.IsLive(i))
+            {
+                next[i].Accept(tokens[i]);
+            }
+        }
+
+        (Constraints, _constraintScratch) = (next, constraints);
+    }
+
     /// <summary>Takes a token picked by the sampler; finishes the sequence if it ends here.</summary>
     public void Accept(int token)
     {
         Generated++;
+        Constraints?[0].Accept(token);
         if (_endTokens.Contains(token))
         {
             // Text held back as a possible stop-string start is released: no stop string matched.

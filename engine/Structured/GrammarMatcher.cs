@@ -1,0 +1,159 @@
+namespace ChatCluster.Inference.Structured;
+
+/// <summary>
+/// One row's place in a compiled grammar. Mutable and not thread-safe; <see cref="Clone"/> is cheap (a beam that
+/// takes over another's place copies it). Its state is an id into the grammar's shared tables, so masking and
+/// accepting a token are lookups once the state has been seen, and allocate nothing.
+/// </summary>
+public sealed class GrammarMatcher
+{
+    private readonly CompiledGrammar _grammar;
+    private ulong[]? _budgetMask;
+    private int _set;
+
+    internal GrammarMatcher(CompiledGrammar grammar) : this(grammar, grammar.InitialSet)
+    {
+    }
+
+    private GrammarMatcher(CompiledGrammar grammar, int set)
+    {
+        _grammar = grammar;
+        _set = set;
+    }
+
+    public CompiledGrammar Grammar => _grammar;
+
+    /// <summary>The grammar may end here (end tokens are allowed).</summary>
+    public bool CanEnd => _grammar.Set(_set).CanEnd;
+
+    /// <summary>Nothing may follow but the end: the row should take an end token.</summary>
+    public bool IsComplete => _grammar.Set(_set).IsComplete;
+
+    /// <summary>
+    /// Tokens on the shortest way to complete from here, an upper bound: the bytes on that way (every byte is a
+    /// token of a byte-level vocabulary, and a longer token only shortens it). 0 once the grammar may end.
+    /// </summary>
+    public int TokensToClose => _grammar.Set(_set).Cost;
+
+    /// <summary>The next token of the shortest way to complete (an end token where the grammar may end).</summary>
+    public int ClosingToken()
+    {
+        _grammar.Mask(_set);
+        return _grammar.Set(_set).ClosingToken;
+    }
+
+    /// <summary>Sets every token the grammar does not allow here to -infinity; end tokens only where it may end.</summary>
+    public void MaskLogits(Span<float> logits) => Apply(_grammar.Mask(_set), logits);
+
+    /// <summary>
+    /// As <see cref="MaskLogits(Span{float})"/>, and also only tokens after which the grammar can still end within
+    /// the tokens left after this one: so a row cut by its token limit still ends on complete output.
+    /// </summary>
+    /// <param name="tokensLeft">Tokens this row may still generate, this one included.</param>
+    public void MaskLogits(Span<float> logits, int tokensLeft)
+    {
+        var mask = _grammar.Mask(_set);
+        var set = _grammar.Set(_set);
+
+        // A row that can no longer close in time (its limit was below the grammar's shortest output) still only
+        // takes tokens that bring it closer.
+        var budget = Math.Max(tokensLeft, set.Cost) - 1;
+        if (set.MaxCostAfter > budget)
+        {
+            _budgetMask ??= new ulong[mask.Length];
+            _grammar.BudgetMask(_set, budget, _budgetMask);
+            mask = _budgetMask;
+        }
+
+        Apply(mask, logits);
+    }
+
+    /// <summary>Whether the grammar allows <paramref name="token"/> here (end tokens: where it may end).</summary>
+    public bool IsAllowed(int token)
+    {
+        var mask = _grammar.Mask(_set);
+        return (mask[token >> 6] & (1UL << token)) != 0;
+    }
+
+    /// <summary>Moves past <paramref name="token"/>; an end token leaves the matcher where it is.</summary>
+    /// <exception cref="InvalidOperationException">The grammar does not allow the token here.</exception>
+    public void Accept(int token)
+    {
+        if (_grammar.Vocabulary.IsEndToken(token))
+        {
+            if (!CanEnd)
+            {
+                throw new InvalidOperationException($"The grammar cannot end here; end token {token} is not allowed.");
+            }
+
+            return;
+        }
+
+        var next = _grammar.Advance(_set, token);
+        if (next < 0)
+        {
+            throw new InvalidOperationException($"The grammar does not allow token {token} here.");
+        }
+
+        _set = next;
+    }
+
+    /// <summary>Moves past raw bytes (text that did not come as one token); false, and no move, if not allowed.</summary>
+    public bool TryAcceptBytes(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty)
+        {
+            return true;
+        }
+
+        var next = _grammar.AdvanceBytes(_set, bytes);
+        if (next < 0)
+        {
+            return false;
+        }
+
+        _set = next;
+        return true;
+    }
+
+    public GrammarMatcher Clone() => new(_grammar, _set);
+
+    /// <summary>Takes over another matcher's place in the same grammar (a beam reorder) without allocating.</summary>
+    public void CopyFrom(GrammarMatcher other)
+    {
+        if (!ReferenceEquals(other._grammar, _grammar))
+        {
+            throw new ArgumentException("The matchers belong to different grammars.", nameof(other));
+        }
+
+        _set = other._set;
+    }
+
+    internal static void Apply(ulong[] mask, Span<float> logits)
+    {
+        for (var word = 0; word < mask.Length; word++)
+        {
+            var allowed = mask[word];
+            if (allowed == ulong.MaxValue)
+            {
+                continue;
+            }
+
+            var first = word * 64;
+            var count = Math.Min(64, logits.Length - first);
+            if (allowed == 0)
+            {
+                logits.Slice(first, count).Fill(float.NegativeInfinity);
+                continue;
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                if ((allowed & (1UL << i)) == 0)
+                {
+                    logits[first + i] = float.NegativeInfinity;
+                }
+            }
+        }
+    }
+}
