@@ -70,6 +70,9 @@ public sealed partial class CompiledGrammar
         public int ClosingToken { get; set; } = -1;
 
         public Dictionary<int, int> Next { get; } = [];
+
+        /// <summary>The token forced text starts with here (-1: a choice); null until first asked.</summary>
+        public int? ForcedToken { get; set; }
     }
 
     internal StateSet Set(int id)

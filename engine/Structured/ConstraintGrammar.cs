@@ -1,3 +1,5 @@
+using ChatCluster.Inference.Tools;
+
 namespace ChatCluster.Inference.Structured;
 
 /// <summary>The one place an <see cref="OutputConstraint"/> becomes a grammar (and the trigger it starts after).</summary>
@@ -9,12 +11,11 @@ public static class ConstraintGrammar
     /// </summary>
     /// <exception cref="SchemaNotSupportedException">A schema uses an unsupported keyword.</exception>
     /// <exception cref="InvalidSchemaException">A schema is malformed.</exception>
-    /// <exception cref="NotSupportedException">Tool calls are not constrained yet.</exception>
     public static (Grammar Grammar, string? Trigger) For(OutputConstraint constraint) => constraint.Kind switch
     {
         OutputConstraintKind.JsonObject => (Grammar.AnyJsonObject, null),
         OutputConstraintKind.JsonSchema => (Grammar.FromJsonSchema(constraint.Schema ?? throw new InvalidSchemaException("", "a json_schema constraint needs a schema.")), null),
-        OutputConstraintKind.ToolCalls => throw new NotSupportedException("Tool call constraints are not implemented yet."),
+        OutputConstraintKind.ToolCalls => ToolCallGrammar.For(constraint),
         _ => throw new ArgumentOutOfRangeException(nameof(constraint), constraint.Kind, "Unknown output constraint kind."),
     };
 }

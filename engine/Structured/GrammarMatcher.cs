@@ -43,7 +43,13 @@ public sealed class GrammarMatcher
     }
 
     /// <summary>Sets every token the grammar does not allow here to -infinity; end tokens only where it may end.</summary>
-    public void MaskLogits(Span<float> logits) => Apply(_grammar.Mask(_set), logits);
+    public void MaskLogits(Span<float> logits)
+    {
+        if (!Force(logits))
+        {
+            Apply(_grammar.Mask(_set), logits);
+        }
+    }
 
     /// <summary>
     /// As <see cref="MaskLogits(Span{float})"/>, and also only tokens after which the grammar can still end within
@@ -52,6 +58,12 @@ public sealed class GrammarMatcher
     /// <param name="tokensLeft">Tokens this row may still generate, this one included.</param>
     public void MaskLogits(Span<float> logits, int tokensLeft)
     {
+        // Forced text is also the only way to close, so it needs no budget mask.
+        if (Force(logits))
+        {
+            return;
+        }
+
         var mask = _grammar.Mask(_set);
         var set = _grammar.Set(_set);
 
@@ -127,6 +139,20 @@ public sealed class GrammarMatcher
         }
 
         _set = other._set;
+    }
+
+    /// <summary>Where the grammar forces text, leaves only the token it starts with (see <see cref="CompiledGrammar.ForcedToken"/>).</summary>
+    private bool Force(Span<float> logits)
+    {
+        var token = _grammar.ForcedToken(_set);
+        if (token < 0)
+        {
+            return false;
+        }
+
+        logits.Fill(float.NegativeInfinity);
+        logits[token] = 0;
+        return true;
     }
 
     internal static void Apply(ulong[] mask, Span<float> logits)

@@ -11,10 +11,13 @@ public sealed class TokenVocabulary
 {
     private readonly byte[][] _tokenBytes;
     private readonly int[] _endTokens;
+    private readonly BpeTokenizer? _tokenizer;
+    private readonly List<int> _encoded = [];
 
-    private TokenVocabulary(int size, byte[][] tokenBytes, int[] endTokens)
+    private TokenVocabulary(int size, byte[][] tokenBytes, int[] endTokens, BpeTokenizer? tokenizer = null)
     {
         Size = size;
+        _tokenizer = tokenizer;
         _tokenBytes = tokenBytes;
         _endTokens = endTokens;
         Trie = TokenTrie.Build([.. Enumerable.Range(0, size).Where(id => tokenBytes[id].Length > 0).Select(id => (id, tokenBytes[id]))]);
@@ -36,6 +39,22 @@ public sealed class TokenVocabulary
     /// <summary>The bytes of token <paramref name="id"/>; empty for added, special and end tokens.</summary>
     public ReadOnlySpan<byte> TokenBytes(int id) => _tokenBytes[id];
 
+    /// <summary>
+    /// The first token of <paramref name="text"/> as the tokenizer encodes it (typed text: no control tokens), or -1
+    /// when the bytes are not whole UTF-8 characters. Callers hold the grammar's lock, which guards the scratch list.
+    /// </summary>
+    internal int FirstTokenOf(ReadOnlySpan<byte> text)
+    {
+        if (_tokenizer is null || !System.Text.Unicode.Utf8.IsValid(text))
+        {
+            return -1;
+        }
+
+        _encoded.Clear();
+        _tokenizer.Encode(System.Text.Encoding.UTF8.GetString(text), _encoded);
+        return _encoded.Count > 0 ? _encoded[0] : -1;
+    }
+
     /// <param name="tokenizer">The model's tokenizer.</param>
     /// <param name="endTokenIds">The tokens that end a reply (the engine's end tokens); may be empty.</param>
     /// <param name="size">Logit row width, when the model's is larger than the tokenizer's vocabulary.</param>
@@ -51,6 +70,6 @@ public sealed class TokenVocabulary
             bytes[id] = ordinary ? tokenizer.TokenBytes(id).ToArray() : [];
         }
 
-        return new TokenVocabulary(width, bytes, ends);
+        return new TokenVocabulary(width, bytes, ends, tokenizer);
     }
 }

@@ -30,12 +30,14 @@ public sealed partial class ChatTemplate
     private readonly int _beginOfText;    // Llama 3: <|begin_of_text|>; Gemma: <bos>
     private readonly int[] _stopTokenIds;
     private readonly string? _defaultSystemMessage;
+    private readonly bool _hasHermesTools;
 
     private enum Layout { ChatML, Llama3, Gemma }
 
-    private ChatTemplate(BpeTokenizer tokenizer, Layout layout, string? eosToken, string? defaultSystemMessage = null)
+    private ChatTemplate(BpeTokenizer tokenizer, Layout layout, string? eosToken, string? defaultSystemMessage = null, bool hasHermesTools = false)
     {
         _tokenizer = tokenizer;
+        _hasHermesTools = hasHermesTools;
         _layout = layout;
         _defaultSystemMessage = defaultSystemMessage;
         switch (layout)
@@ -104,7 +106,8 @@ public sealed partial class ChatTemplate
     public static ChatTemplate FromTemplate(string template, BpeTokenizer tokenizer, string? eosToken)
     {
         if (template.Contains("<|im_start|>", StringComparison.Ordinal) && template.Contains("<|im_end|>", StringComparison.Ordinal))
-            return new ChatTemplate(tokenizer, Layout.ChatML, eosToken, FindDefaultSystemMessage(template));
+            return new ChatTemplate(tokenizer, Layout.ChatML, eosToken, FindDefaultSystemMessage(template),
+                hasHermesTools: template.Contains("<tool_call>", StringComparison.Ordinal));
         if (template.Contains("<|start_header_id|>", StringComparison.Ordinal) && template.Contains("<|eot_id|>", StringComparison.Ordinal))
             return new ChatTemplate(tokenizer, Layout.Llama3, eosToken);
         if (template.Contains("<start_of_turn>", StringComparison.Ordinal) && template.Contains("<end_of_turn>", StringComparison.Ordinal))
@@ -115,13 +118,14 @@ public sealed partial class ChatTemplate
 
     /// <summary>Appends the prompt ids of <paramref name="messages"/>; with <paramref name="addGenerationPrompt"/>,
     /// also the header of the assistant's reply, so the model's next token starts that reply. Tools offered to the
-    /// model, its calls and their results are laid out in <see cref="HermesToolFormat"/> first.</summary>
+    /// model, its calls and their results are laid out in <see cref="HermesToolFormat"/> first: the tools as Qwen 2.5's
+    /// template shows them where the template has that format, else in its short generic form.</summary>
     /// <exception cref="ArgumentException">A message has a role other than system, user, assistant or tool.</exception>
     public void Encode(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, List<int> ids, IReadOnlyList<ToolDefinition>? tools = null)
     {
         tools ??= [];
         if (HermesToolFormat.Needed(messages, tools))
-            messages = HermesToolFormat.Render(messages, tools, _defaultSystemMessage);
+            messages = HermesToolFormat.Render(messages, tools, _defaultSystemMessage, _hasHermesTools);
         for (int i = 0; i < messages.Count; i++)
         {
             if (!ChatMessage.IsKnownRole(messages[i].Role))

@@ -7,9 +7,11 @@ namespace ChatCluster.Inference.Tools;
 /// The tool-calling format of Qwen 2.5's chat template (NousResearch's Hermes format), which this engine uses for
 /// every layout: the model sees the tools as JSON lines inside &lt;tools&gt;&lt;/tools&gt; in the system message,
 /// calls one as <c>&lt;tool_call&gt;\n{"name": "f", "arguments": {...}}\n&lt;/tool_call&gt;</c>, and reads results
-/// as a user turn of &lt;tool_response&gt; blocks. Models trained on it (Qwen 2.5, Hermes) get the exact text of their
-/// template; others (the bundled model, Gemma, Llama 3) get the same text injected, and the grammar makes any model
-/// keep to it.
+/// as a user turn of &lt;tool_response&gt; blocks. Models whose template has it (Qwen 2.5, Hermes) get the exact text
+/// of their template. Others (the bundled model, Gemma, Llama 3) get the same calls and results, with the tools
+/// listed in a short generic form: one line per tool as a signature, since Qwen's block of JSON schemas and
+/// instructions alone would fill most of a small model's window (the bundled model's is 256 tokens). The grammar
+/// makes any model keep to the call format.
 /// </summary>
 public static class HermesToolFormat
 {
@@ -45,14 +47,15 @@ public static class HermesToolFormat
     /// the format's text, as Qwen 2.5's template lays them out. <paramref name="defaultSystemMessage"/> is the
     /// template's own, used when the chat has no system message to carry the tools.
     /// </summary>
-    public static List<ChatMessage> Render(IReadOnlyList<ChatMessage> messages, IReadOnlyList<ToolDefinition> tools, string? defaultSystemMessage)
+    public static List<ChatMessage> Render(IReadOnlyList<ChatMessage> messages, IReadOnlyList<ToolDefinition> tools, string? defaultSystemMessage, bool templateHasTools)
     {
         var rendered = new List<ChatMessage>(messages.Count + 1);
         var start = 0;
         if (tools.Count > 0)
         {
             var system = messages.Count > 0 && messages[0].Role == ChatMessage.System ? messages[start++].Content : defaultSystemMessage;
-            rendered.Add(new ChatMessage(ChatMessage.System, (system is null ? "" : system + "\n\n") + ToolsBlock(tools)));
+            var block = templateHasTools ? ToolsBlock(tools) : ToolSignatures.Block(tools);
+            rendered.Add(new ChatMessage(ChatMessage.System, (system is null ? "" : system + "\n\n") + block));
         }
 
         for (var i = start; i < messages.Count; i++)
