@@ -66,7 +66,7 @@ internal static class ConversationReplyWriter
         }
 
         response.ContentType = "application/json; charset=utf-8";
-        using (var json = new Utf8JsonWriter(response.BodyWriter))
+        using (var json = new Utf8JsonWriter(response.BodyWriter, JsonResponse.WriterOptions))
         {
             json.WriteStartObject();
             json.WriteString("role", ChatMessage.Assistant);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using ChatCluster.Gateway.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 
@@ -31,7 +32,7 @@ public static class ErrorBodyWriter
             response.Headers[HeaderNames.RetryAfter] = seconds.ToString(CultureInfo.InvariantCulture);
         }
 
-        using (var json = new Utf8JsonWriter(response.BodyWriter))
+        using (var json = new Utf8JsonWriter(response.BodyWriter, JsonResponse.WriterOptions))
         {
             Write(json, error);
         }

@@ -28,7 +28,7 @@ public sealed class ServerSentEventWriter : IDisposable
     public ServerSentEventWriter(PipeWriter output)
     {
         _output = output;
-        _json = new Utf8JsonWriter(output);
+        _json = new Utf8JsonWriter(output, JsonResponse.WriterOptions);
     }
 
     /// <summary>Sends the headers of an event stream and turns off response buffering.</summary>

@@ -85,7 +85,7 @@ internal sealed class ChatCompletionWriter(ChatCompletionRequest request, string
 
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/json; charset=utf-8";
-        using (var json = new Utf8JsonWriter(response.BodyWriter))
+        using (var json = new Utf8JsonWriter(response.BodyWriter, JsonResponse.WriterOptions))
         {
             WriteHeader(json, "chat.completion");
             json.WriteStartArray("choices");

@@ -29,8 +29,11 @@ public sealed class ErrorTableTests(ServerFixture server) : IClassFixture<Server
         { "/v1/chat/completions", $$$"""{"model":"MODEL","messages":{{{User}}},"n":100}""", 400, "n", "between 1 and" },
         { "/v1/chat/completions", $$$"""{"model":"MODEL","messages":{{{User}}},"beam_width":100}""", 400, "beam_width", "between 1 and" },
         { "/v1/chat/completions", $$$"""{"model":"MODEL","messages":{{{User}}},"stop":[1]}""", 400, "stop[0]", "expected a string" },
-        { "/v1/chat/completions", $$$"""{"model":"MODEL","messages":{{{User}}},"tools":[{"type":"function","function":{"name":"f"}}]}""", 400, "tools", "not supported" },
-        { "/v1/chat/completions", $$$"""{"model":"MODEL","messages":{{{User}}},"response_format":{"type":"json_schema"}}""", 400, "response_format", "not supported" },
+        { "/v1/chat/completions", $$$"""{"model":"MODEL","messages":{{{User}}},"tools":[{"type":"function","function":{"name":"no spaces"} }]}""", 400, "tools[0].function.name", "not a valid name" },
+        { "/v1/chat/completions", $$$"""{"model":"MODEL","messages":[{"role":"user","content":"a"},{"role":"tool","tool_call_id":"call_1","content":"b"}]}""", 400, "messages[1].tool_call_id", "no earlier assistant message has a tool call with id 'call_1'" },
+        { "/v1/chat/completions", $$$"""{"model":"MODEL","messages":{{{User}}},"response_format":{"type":"json_schema"}}""", 400, "response_format.json_schema", "required" },
+        { "/v1/chat/completions", $$$"""{"model":"MODEL","messages":{{{User}}},"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object","if":{} } } } }""", 400, "response_format.json_schema.schema", "keyword 'if'" },
+        { "/v1/conversations/CONV/messages", """{"tool_results":[{"tool_call_id":"call_1","content":"b"}]}""", 400, "tool_results", "does not name an unanswered tool call" },
         { "/v1/chat/completions", $$$"""{"model":"MODEL","messages":{{{User}}},"logprobs":true}""", 400, "logprobs", "not supported" },
         { "/v1/chat/completions", $$$"""{"model":"MODEL","messages":{{{User}}},"stream":true,"temperature":9}""", 400, "temperature", "between 0 and 2" },
         { "/v1/chat/completions", $$$"""{"model":"gpt-4o","messages":{{{User}}}}""", 404, "model", "does not exist" },
@@ -46,6 +49,13 @@ public sealed class ErrorTableTests(ServerFixture server) : IClassFixture<Server
     {
         body = body.Replace("MODEL", server.ModelId, StringComparison.Ordinal)
             .Replace("LONG", string.Join(' ', Enumerable.Repeat("lorem ipsum dolor", 20_000)), StringComparison.Ordinal);
+        if (path.Contains("CONV", StringComparison.Ordinal))
+        {
+            // A conversation that exists, so that the turn's own check is what answers.
+            using var created = await server.Client.PostAsync("/v1/conversations", new StringContent("{}", Encoding.UTF8, "application/json"));
+            using var conversation = System.Text.Json.JsonDocument.Parse(await created.Content.ReadAsStringAsync());
+            path = path.Replace("CONV", conversation.RootElement.GetProperty("id").GetString(), StringComparison.Ordinal);
+        }
 
         using var response = await server.Client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
 

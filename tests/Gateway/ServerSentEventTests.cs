@@ -31,7 +31,7 @@ public sealed class ServerSentEventTests
         });
 
         Assert.Equal(
-            "data: {\"delta\":\"h\\u00E9llo\\n\"}\n\n"
+            "data: {\"delta\":\"héllo\\n\"}\n\n"
             + "data: {\"error\":{\"message\":\"bad things\",\"type\":\"invalid_request_error\",\"param\":\"stop\",\"code\":null}}\n\n"
             + "data: [DONE]\n\n",
             output);
