@@ -127,12 +127,7 @@ internal sealed class ChatCompletionWriter(ChatCompletionRequest request, string
 
     private void WriteChunk(ServerSentEventWriter events, int index, string? role, string? content, string? finishReason)
     {
-        var json = events.BeginEvent();
-        WriteHeader(json, "chat.completion.chunk");
-        json.WriteStartArray("choices");
-        json.WriteStartObject();
-        json.WriteNumber("index", index);
-        json.WriteStartObject("delta");
+        var json = BeginChunk(events, index);
         if (role is not null)
         {
             json.WriteString("role", role);
@@ -143,6 +138,35 @@ internal sealed class ChatCompletionWriter(ChatCompletionRequest request, string
             json.WriteString("content", content);
         }
 
+        EndChunk(events, json, finishReason);
+    }
+
+    /// <summary>
+    /// A piece of a tool call in OpenAI's stream shape: the call's index, id, type and name once (arguments ""),
+    /// then its arguments in fragments under the same index.
+    /// </summary>
+    private void WriteToolCallChunk(ServerSentEventWriter events, int index, ToolCallDelta call)
+    {
+        var json = BeginChunk(events, index);
+        ToolCallJson.WriteDelta(json, call);
+        EndChunk(events, json, finishReason: null);
+    }
+
+    /// <summary>Opens a chunk event of one choice, up to the inside of its <c>delta</c> object.</summary>
+    private Utf8JsonWriter BeginChunk(ServerSentEventWriter events, int index)
+    {
+        var json = events.BeginEvent();
+        WriteHeader(json, "chat.completion.chunk");
+        json.WriteStartArray("choices");
+        json.WriteStartObject();
+        json.WriteNumber("index", index);
+        json.WriteStartObject("delta");
+        return json;
+    }
+
+    /// <summary>Closes what <see cref="BeginChunk"/> opened, with the choice's finish reason (null until it ends).</summary>
+    private static void EndChunk(ServerSentEventWriter events, Utf8JsonWriter json, string? finishReason)
+    {
         json.WriteEndObject();
         json.WriteNull("logprobs");
         if (finishReason is null)
@@ -154,28 +178,6 @@ internal sealed class ChatCompletionWriter(ChatCompletionRequest request, string
             json.WriteString("finish_reason", finishReason);
         }
 
-        json.WriteEndObject();
-        json.WriteEndArray();
-        json.WriteEndObject();
-        events.EndEvent();
-    }
-
-    /// <summary>
-    /// A piece of a tool call in OpenAI's stream shape: the call's index, id, type and name once (arguments ""),
-    /// then its arguments in fragments under the same index.
-    /// </summary>
-    private void WriteToolCallChunk(ServerSentEventWriter events, int index, ToolCallDelta call)
-    {
-        var json = events.BeginEvent();
-        WriteHeader(json, "chat.completion.chunk");
-        json.WriteStartArray("choices");
-        json.WriteStartObject();
-        json.WriteNumber("index", index);
-        json.WriteStartObject("delta");
-        ToolCallJson.WriteDelta(json, call);
-        json.WriteEndObject();
-        json.WriteNull("logprobs");
-        json.WriteNull("finish_reason");
         json.WriteEndObject();
         json.WriteEndArray();
         json.WriteEndObject();

@@ -138,12 +138,7 @@ internal sealed partial class OutputFields
 
                     break;
                 case "strict":
-                    // Enforced either way: a schema given is a schema kept to.
-                    if (property.Value.ValueKind != JsonValueKind.Null)
-                    {
-                        JsonFields.Boolean(property.Value, field);
-                    }
-
+                    CheckStrict(property.Value, field);
                     break;
                 default:
                     throw JsonFields.Invalid(field, $"unrecognized field '{property.Name}'");
@@ -258,12 +253,7 @@ internal sealed partial class OutputFields
                             schema = SchemaField.Check(property.Value, field);
                             break;
                         case "strict":
-                            // Enforced strict or not: the decoder cannot half-keep a schema.
-                            if (property.Value.ValueKind != JsonValueKind.Null)
-                            {
-                                JsonFields.Boolean(property.Value, field);
-                            }
-
+                            CheckStrict(property.Value, field);
                             break;
                         default:
                             throw JsonFields.Invalid(field, $"unrecognized field '{property.Name}'");
@@ -281,6 +271,18 @@ internal sealed partial class OutputFields
                     : new OutputConstraint { Kind = OutputConstraintKind.JsonSchema, Schema = schema };
             default:
                 throw JsonFields.Invalid($"{param}.type", type is null ? "required; expected text, json_object or json_schema" : $"unknown type '{type}'; expected text, json_object or json_schema");
+        }
+    }
+
+    /// <summary>
+    /// <c>strict</c> is type-checked and otherwise changes nothing: a schema is enforced strict or not, since the
+    /// decoder cannot half-keep one.
+    /// </summary>
+    private static void CheckStrict(JsonElement value, string param)
+    {
+        if (value.ValueKind != JsonValueKind.Null)
+        {
+            JsonFields.Boolean(value, param);
         }
     }
 
