@@ -22,11 +22,11 @@ internal sealed class LoadReport(LoadOptions options, string setup, IReadOnlyLis
 
     public void Print()
     {
-        var table = new Table().AddColumns("silo", "RSS start", "after 1 min", "end", "slope, last half", "GC heap end", "POH end", "KV cache end", "conversations");
+        var table = new Table().AddColumns("silo", "RSS start", "after 1 min", "end", "slope, last half", "last third vs the minute before", "GC pause, last half", "GC heap end", "POH end", "KV cache end", "conversations");
         foreach (var s in summary.Silos)
         {
             table.AddRow(Markup.Escape(s.Silo), Mb(s.RssStartMb), Mb(s.RssAfter1MinMb), Mb(s.RssEndMb), $"{Number(s.RssSlopeLastHalfMbPerMin, "F1")} MB/min",
-                Mb(s.GcHeapEndMb), Mb(s.PinnedHeapEndMb), Mb(s.KvCacheEndMb), Number(s.ConversationActivationsEnd, "F0"));
+                Band(s.RssSettleBand), $"{Number(s.GcPauseMsPerMinLastHalf, "F0")} ms/min", Mb(s.GcHeapEndMb), Mb(s.PinnedHeapEndMb), Mb(s.KvCacheEndMb), Number(s.ConversationActivationsEnd, "F0"));
         }
 
         AnsiConsole.Write(table);
@@ -73,19 +73,22 @@ internal sealed class LoadReport(LoadOptions options, string setup, IReadOnlyLis
             "(dotnet_gc_* on /metrics), KV cache held by the engine (chatcluster_inference_kv_cache_size_bytes: running batch and caches kept " +
             "for next turns, counted as rows x length, not buffer capacity), conversation grain activations (orleans_catalog_activations); the " +
             "first sample is the idle silos before any client. Slope: least squares of RSS over the samples of the run's second half. " +
+            "Settle band: the lowest and highest RSS of the run's last third against the mean RSS of the minute before it. GC pause: " +
+            "dotnet_gc_pause_time over the run's second half, per minute. " +
             "End-to-end: message request sent to its last delta.\n\n");
         if (options.SiloEnvironment.Count > 0)
         {
             md.Append($"Silo environment: `{string.Join(' ', options.SiloEnvironment.Select(e => $"{e.Key}={e.Value}"))}`\n\n");
         }
 
-        md.Append("| silo | RSS start MB | RSS after 1 min MB | RSS end MB | RSS peak MB | RSS slope, last half, MB/min | GC heap start / end MB | " +
-            "of which free, end MB | POH end MB | GC committed end MB | KV cache end MB | conversation activations end |\n" +
-            "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        md.Append("| silo | RSS start MB | RSS after 1 min MB | RSS end MB | RSS peak MB | RSS slope, last half, MB/min | RSS last third vs the minute before | " +
+            "GC pause, last half, ms/min | GC heap start / end MB | of which free, end MB | POH end MB | GC committed end MB | KV cache end MB | conversation activations end |\n" +
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         foreach (var s in summary.Silos)
         {
             md.Append($"| {s.Silo} | {Number(s.RssStartMb)} | {Number(s.RssAfter1MinMb)} | {Number(s.RssEndMb)} | {Number(s.RssPeakMb)} | " +
-                $"{Number(s.RssSlopeLastHalfMbPerMin, "F1")} | {Number(s.GcHeapStartMb)} / {Number(s.GcHeapEndMb)} | {Number(s.GcFragmentationEndMb)} | " +
+                $"{Number(s.RssSlopeLastHalfMbPerMin, "F1")} | {Band(s.RssSettleBand)} | {Number(s.GcPauseMsPerMinLastHalf, "F0")} | " +
+                $"{Number(s.GcHeapStartMb)} / {Number(s.GcHeapEndMb)} | {Number(s.GcFragmentationEndMb)} | " +
                 $"{Number(s.PinnedHeapEndMb)} | {Number(s.GcCommittedEndMb)} | {Number(s.KvCacheEndMb)} | {Number(s.ConversationActivationsEnd, "F0")} |\n");
         }
 
@@ -122,6 +125,9 @@ internal sealed class LoadReport(LoadOptions options, string setup, IReadOnlyLis
     }
 
     private static string Mb(double? value) => value is { } mb ? $"{mb:F0} MB" : "-";
+
+    private static string Band(LoadSummary.Band? band) =>
+        band is { } b ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{b.LowPercent:+0.0;-0.0}% / {b.HighPercent:+0.0;-0.0}%") : "-";
 
     private static string Number(double? value, string format = "F0") => value is { } v ? v.ToString(format, System.Globalization.CultureInfo.InvariantCulture) : "-";
 }

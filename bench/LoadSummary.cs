@@ -2,8 +2,10 @@ namespace ChatCluster.Bench;
 
 /// <summary>
 /// What a load run comes to: per silo, its memory at the start (idle, after start-up), after one minute and at
-/// the end, and the slope of RSS over the last half of the run (near 0 when memory has levelled off); for the
-/// run, its turns, errors, tokens/s and latency percentiles.
+/// the end, the slope of RSS over the last half of the run (near 0 when memory has levelled off), how far RSS
+/// strays over the last third of the run from its mean over the minute before (the settle band: for a 15-minute
+/// run, the last 5 minutes against minute 10), and the GC's pauses per minute over the last half; for the run,
+/// its turns, errors, tokens/s and latency percentiles.
 /// </summary>
 internal sealed record LoadSummary(
     double WallSeconds,
@@ -19,6 +21,9 @@ internal sealed record LoadSummary(
     double? RedisRssEndMb,
     IReadOnlyDictionary<string, int> ErrorMessages)
 {
+    /// <summary>Lowest and highest of a series, in percent above (+) or below (-) a reference level.</summary>
+    public sealed record Band(double LowPercent, double HighPercent);
+
     public sealed record SiloSummary(
         string Silo,
         double? RssStartMb,
@@ -32,7 +37,9 @@ internal sealed record LoadSummary(
         double? PinnedHeapEndMb,
         double? GcCommittedEndMb,
         double? KvCacheEndMb,
-        int? ConversationActivationsEnd);
+        int? ConversationActivationsEnd,
+        Band? RssSettleBand,
+        double? GcPauseMsPerMinLastHalf);
 
     public static LoadSummary Of(IReadOnlyList<LoadSample> samples, LoadTally.Totals totals, TimeSpan wall)
     {
@@ -43,7 +50,8 @@ internal sealed record LoadSummary(
             return new SiloSummary(silo.Silo, first.RssMb, AfterOneMinute(series)?.RssMb, last.RssMb,
                 series.Max(s => s.Memory.RssMb), SlopeOfLastHalf([.. series.Select(s => (s.Seconds, s.Memory.RssMb))]),
                 first.GcHeapMb, last.GcHeapMb, last.GcFragmentationMb, last.PinnedHeapMb, last.GcCommittedMb, last.KvCacheMb,
-                last.ConversationActivations);
+                last.ConversationActivations, SettleBand([.. series.Select(s => (s.Seconds, s.Memory.RssMb))]),
+                PauseRateOfLastHalf([.. series.Select(s => (s.Seconds, s.Memory.GcPauseSeconds))]));
         }).ToList();
         return new LoadSummary(wall.TotalSeconds, totals.Turns, totals.Errors, totals.CompletionTokens / wall.TotalSeconds,
             totals.TtftP50Ms, totals.TtftP99Ms, totals.EndToEndP50Ms, totals.EndToEndP99Ms, silos,
@@ -53,6 +61,33 @@ internal sealed record LoadSummary(
     /// <summary>The sample nearest to 60 s, or none when the run was shorter.</summary>
     private static SiloMemory? AfterOneMinute(List<(double Seconds, SiloMemory Memory)> series) =>
         series[^1].Seconds < 60 ? null : series.MinBy(s => Math.Abs(s.Seconds - 60)).Memory;
+
+    /// <summary>
+    /// The lowest and highest RSS over the run's last third, in percent of the mean over the minute before it;
+    /// none for runs under 3 minutes.
+    /// </summary>
+    private static Band? SettleBand(List<(double Seconds, double? Mb)> series)
+    {
+        var start = series[^1].Seconds * 2 / 3;
+        var reference = series.Where(p => p.Seconds >= start - 60 && p.Seconds < start && p.Mb is not null).Select(p => p.Mb!.Value).ToList();
+        var last = series.Where(p => p.Seconds >= start && p.Mb is not null).Select(p => p.Mb!.Value).ToList();
+        if (series[^1].Seconds < 180 || reference.Count == 0 || last.Count == 0)
+        {
+            return null;
+        }
+
+        var level = reference.Average();
+        return new Band((last.Min() / level - 1) * 100, (last.Max() / level - 1) * 100);
+    }
+
+    /// <summary>Milliseconds the GC paused the process per minute, over the run's second half.</summary>
+    private static double? PauseRateOfLastHalf(List<(double Seconds, double? PauseSeconds)> series)
+    {
+        var half = series.Where(p => p.Seconds >= series[^1].Seconds / 2 && p.PauseSeconds is not null).ToList();
+        return half.Count < 2 || half[^1].Seconds <= half[0].Seconds
+            ? null
+            : (half[^1].PauseSeconds!.Value - half[0].PauseSeconds!.Value) * 1000 / ((half[^1].Seconds - half[0].Seconds) / 60);
+    }
 
     /// <summary>
     /// Least-squares slope, in MB per minute, of the samples in the run's second half: the first half holds the

@@ -11,7 +11,8 @@ internal sealed record SiloMemory(
     double? PinnedHeapMb,
     double? GcCommittedMb,
     double? KvCacheMb,
-    int? ConversationActivations);
+    int? ConversationActivations,
+    double? GcPauseSeconds);
 
 /// <summary>
 /// Reads the silos' memory: resident set size from /proc (what the machine pays, native memory and the GC's
@@ -20,7 +21,7 @@ internal sealed record SiloMemory(
 /// KV buffers live there, and it is never compacted), what the GC keeps committed, the engine's KV caches (the
 /// running batch and the caches kept for conversations' next turns) and the conversation grains in memory
 /// (orleans_catalog_activations: every activation until it is collected; the working-set gauge counts only the
-/// recently busy ones).
+/// recently busy ones), and the time the GC has paused the process since it started (dotnet_gc_pause_time).
 /// </summary>
 internal sealed class MemorySampler(HttpClient http, LocalCluster cluster)
 {
@@ -43,7 +44,8 @@ internal sealed class MemorySampler(HttpClient http, LocalCluster cluster)
             PrometheusText.Sum(metrics, "dotnet_gc_last_collection_heap_size_bytes", "gc_heap_generation=\"poh\"") / Mb,
             Megabytes("dotnet_gc_last_collection_memory_committed_size_bytes"),
             Megabytes("chatcluster_inference_kv_cache_size_bytes"),
-            (int?)PrometheusText.Sum(metrics, "orleans_catalog_activations", "grain_type=\"conversation\""));
+            (int?)PrometheusText.Sum(metrics, "orleans_catalog_activations", "grain_type=\"conversation\""),
+            PrometheusText.Sum(metrics, "dotnet_gc_pause_time_seconds_total"));
     }
 
     /// <summary>The silo's /metrics, or "" when it does not answer in time (a busy silo: the RSS still counts).</summary>
