@@ -94,7 +94,8 @@ public sealed class InferenceEngine : IDisposable
         using var registration = cancellationToken.Register(() => _scheduler.Cancel(sequence));
         var first = true;
         var firstTokenAt = 0L;
-        var calls = request.Sampling.Constraint is { Kind: OutputConstraintKind.ToolCalls } ? new ToolCallStream(NewCallId) : null;
+        // One splitter per choice: beam search returns several.
+        var calls = request.Sampling.Constraint is { Kind: OutputConstraintKind.ToolCalls } ? new List<ToolCallStream>() : null;
         var pieces = new List<ChatPiece>();
         try
         {
@@ -133,9 +134,15 @@ public sealed class InferenceEngine : IDisposable
 
                 // Tool calls: the reply's text is split into content and call pieces, one delta each; the usage
                 // counts and the finish ride on the last.
+                while (calls.Count <= delta.Index)
+                {
+                    calls.Add(new ToolCallStream(NewCallId));
+                }
+
+                var choice = calls[delta.Index];
                 pieces.Clear();
-                calls.Append(delta.Text, pieces);
-                var rest = delta.Finish is null ? "" : calls.Flush();
+                choice.Append(delta.Text, pieces);
+                var rest = delta.Finish is null ? "" : choice.Flush();
                 foreach (var piece in pieces)
                 {
                     yield return delta with { Text = piece.Content ?? "", ToolCall = piece.ToolCall, Finish = null };
@@ -143,7 +150,7 @@ public sealed class InferenceEngine : IDisposable
 
                 if (delta.Finish is not null)
                 {
-                    yield return delta with { Text = rest, Finish = delta.Finish is FinishReason.Stop && calls.Calls > 0 ? FinishReason.ToolCalls : delta.Finish };
+                    yield return delta with { Text = rest, Finish = delta.Finish is FinishReason.Stop && choice.Calls > 0 ? FinishReason.ToolCalls : delta.Finish };
                 }
             }
         }
