@@ -92,6 +92,7 @@ public sealed class JsonSchemaCompilerTests
     [InlineData("""{"type": "string", "pattern": "(ab"}""", "/pattern")]
     [InlineData("""{"type": "integer", "minimum": 5, "maximum": 4}""", "")]
     [InlineData("[1]", "")]
+    [InlineData("""{"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}""", "/$ref")]
     public void Malformed_schemas_are_invalid_with_a_path(string schema, string path)
     {
         var error = Assert.Throws<InvalidSchemaException>(() => Grammar.FromJsonSchema(schema));

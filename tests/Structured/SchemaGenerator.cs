@@ -216,6 +216,7 @@ internal sealed class SchemaGenerator(int seed)
     {
         _defs ??= [];
         var name = $"d{_defs.Count}";
+        _defs[name] = null;
         _defs[name] = Any(depth);
         return new JsonObject { ["$ref"] = $"#/$defs/{name}" };
     }
