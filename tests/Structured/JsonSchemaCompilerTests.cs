@@ -10,6 +10,7 @@ public sealed class JsonSchemaCompilerTests
     [InlineData("""{"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "string"}}, "required": ["a"], "additionalProperties": false}""",
         """{"a": 1}|{"a": -12, "b": "x"}""", """{"b": "x", "a": 1}|{"b": "x"}|{"a": 1,"b": "x"}|{"a": 01}|{"a": 1, "c": 2}|{ "a": 1}""")]
     [InlineData("""{"type": ["string", "null"]}""", "\"\"|null|\"a b\"", "1|nul|\"a")]
+    [InlineData("""{"type": "number"}""", "0|-0.5|12.25|-3", "1e5|.5|01|1.|--1|1234567890123456")]
     [InlineData("""{"type": "integer", "minimum": -5, "exclusiveMaximum": 120}""", "-5|0|7|119|-1", "-6|120|1.5|-0|007")]
     // 1.75 is in range but not written: fractions only follow integer parts whose whole unit interval is in range.
     [InlineData("""{"type": "number", "minimum": 1.5, "maximum": 3}""", "2|3|2.25|2.0", "1|1.25|1.75|3.5|4|-2")]
