@@ -16,7 +16,7 @@ public sealed partial class CompiledGrammar
             if (s.Mask is null)
             {
                 var mask = new ulong[(Vocabulary.Size + 63) / 64];
-                var (maxCostAfter, closing) = _walk.Run(s, int.MaxValue, mask);
+                var (maxCostAfter, closing) = _walk.Run(s, mask);
                 s.MaxCostAfter = maxCostAfter;
                 s.ClosingToken = closing;
                 s.Mask = mask;
@@ -27,14 +27,79 @@ public sealed partial class CompiledGrammar
     }
 
     /// <summary>
-    /// The tokens after which the grammar can still end within <paramref name="maxCostAfter"/> bytes, into
-    /// <paramref name="mask"/> (not cached: only rows near their token limit ask, for their last few steps).
+    /// Into <paramref name="mask"/>: the allowed tokens after which the grammar can still end within
+    /// <paramref name="tokensAfter"/> tokens (by the byte bound, or else by the closing chain's length), and end
+    /// tokens where it may end. Not cached: only rows near their token limit ask, for their last few steps; the
+    /// transitions and chains it follows are cached, so in seen states it allocates nothing.
     /// </summary>
-    internal void BudgetMask(int set, int maxCostAfter, ulong[] mask)
+    internal void BudgetMask(int set, int tokensAfter, ulong[] mask)
+    {
+        var full = Mask(set);
+        lock (_lock)
+        {
+            Array.Clear(mask);
+            var vocabulary = Vocabulary;
+            var any = false;
+            for (var word = 0; word < full.Length; word++)
+            {
+                for (var bits = full[word]; bits != 0; bits &= bits - 1)
+                {
+                    var token = (word << 6) + System.Numerics.BitOperations.TrailingZeroCount(bits);
+                    var fits = vocabulary.IsEndToken(token)
+                        || _sets[Advance(set, token)].Cost <= tokensAfter
+                        || CloseTokens(Advance(set, token)) <= tokensAfter;
+                    if (fits)
+                    {
+                        mask[word] |= 1UL << token;
+                        any = true;
+                    }
+                }
+            }
+
+            // Too few tokens left to close whatever is taken (a limit below the shortest output): close anyway.
+            if (!any)
+            {
+                var closing = _sets[set].ClosingToken;
+                mask[closing >> 6] |= 1UL << closing;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Tokens on the closing chain from a set (each step its closing token) to where the grammar may end: a
+    /// bound on the tokens needed to close that is never above the byte bound, and usually far below it.
+    /// </summary>
+    internal int CloseTokens(int set)
     {
         lock (_lock)
         {
-            _walk.Run(_sets[set], maxCostAfter, mask);
+            if (_sets[set].CanEnd)
+            {
+                return 0;
+            }
+
+            if (_sets[set].CloseTokens >= 0)
+            {
+                return _sets[set].CloseTokens;
+            }
+
+            var chain = new List<int>();
+            var at = set;
+            while (_sets[at].CloseTokens < 0 && !_sets[at].CanEnd)
+            {
+                chain.Add(at);
+                Mask(at);
+                at = Advance(at, _sets[at].ClosingToken);
+            }
+
+            var count = _sets[at].CanEnd ? 0 : _sets[at].CloseTokens;
+            _sets[at].CloseTokens = count;
+            for (var i = chain.Count - 1; i >= 0; i--)
+            {
+                _sets[chain[i]].CloseTokens = ++count;
+            }
+
+            return _sets[set].CloseTokens;
         }
     }
 
@@ -48,7 +113,7 @@ public sealed partial class CompiledGrammar
         private int[] _stamp = new int[64];
         private int _generation;
 
-        public (int MaxCostAfter, int ClosingToken) Run(StateSet set, int budget, ulong[] mask)
+        public (int MaxCostAfter, int ClosingToken) Run(StateSet set, ulong[] mask)
         {
             Array.Clear(mask);
             var trie = grammar.Vocabulary.Trie;
@@ -74,8 +139,7 @@ public sealed partial class CompiledGrammar
                     continue;
                 }
 
-                var cost = CostOf(level);
-                if (cost <= budget)
+                if (trie.TokensStart[node] < trie.TokensStart[node + 1])
                 {
                     for (var t = trie.TokensStart[node]; t < trie.TokensStart[node + 1]; t++)
                     {
@@ -83,15 +147,13 @@ public sealed partial class CompiledGrammar
                         mask[token >> 6] |= 1UL << token;
                     }
 
-                    if (trie.TokensStart[node] < trie.TokensStart[node + 1])
-                    {
-                        maxCostAfter = Math.Max(maxCostAfter, cost);
+                    var cost = CostOf(level);
+                    maxCostAfter = Math.Max(maxCostAfter, cost);
 
-                        // Closest to the end first; among equals the longest token, so closing takes fewest tokens.
-                        if (cost < closingCost || cost == closingCost && depth > closingDepth)
-                        {
-                            (closing, closingCost, closingDepth) = (trie.Tokens[trie.TokensStart[node]], cost, depth);
-                        }
+                    // Closest to the end first; among equals the longest token, so closing takes fewest tokens.
+                    if (cost < closingCost || cost == closingCost && depth > closingDepth)
+                    {
+                        (closing, closingCost, closingDepth) = (trie.Tokens[trie.TokensStart[node]], cost, depth);
                     }
                 }
 

@@ -69,6 +69,9 @@ public sealed partial class CompiledGrammar
         /// <summary>The allowed token that leads closest to the end (an end token where the grammar may end).</summary>
         public int ClosingToken { get; set; } = -1;
 
+        /// <summary>Tokens on the closing chain from here (-1: not yet followed).</summary>
+        public int CloseTokens { get; set; } = -1;
+
         public Dictionary<int, int> Next { get; } = [];
     }
 

@@ -30,10 +30,10 @@ public sealed class GrammarMatcher
     public bool IsComplete => _grammar.Set(_set).IsComplete;
 
     /// <summary>
-    /// Tokens on the shortest way to complete from here, an upper bound: the bytes on that way (every byte is a
-    /// token of a byte-level vocabulary, and a longer token only shortens it). 0 once the grammar may end.
+    /// Tokens on the way to complete from here that <see cref="ClosingToken"/> takes (an upper bound on the fewest:
+    /// each closing token moves to the nearest end by bytes, the longest such token). 0 once the grammar may end.
     /// </summary>
-    public int TokensToClose => _grammar.Set(_set).Cost;
+    public int TokensToClose => _grammar.CloseTokens(_set);
 
     /// <summary>The next token of the shortest way to complete (an end token where the grammar may end).</summary>
     public int ClosingToken()
@@ -46,22 +46,20 @@ public sealed class GrammarMatcher
     public void MaskLogits(Span<float> logits) => Apply(_grammar.Mask(_set), logits);
 
     /// <summary>
-    /// As <see cref="MaskLogits(Span{float})"/>, and also only tokens after which the grammar can still end within
-    /// the tokens left after this one: so a row cut by its token limit still ends on complete output.
+    /// As <see cref="MaskLogits(Span{float})"/>, and also only tokens after which the grammar can still be closed
+    /// within the tokens left after this one: a row that starts with at least <see cref="TokensToClose"/> tokens
+    /// left always ends on complete output, however it samples.
     /// </summary>
     /// <param name="tokensLeft">Tokens this row may still generate, this one included.</param>
     public void MaskLogits(Span<float> logits, int tokensLeft)
     {
         var mask = _grammar.Mask(_set);
-        var set = _grammar.Set(_set);
 
-        // A row that can no longer close in time (its limit was below the grammar's shortest output) still only
-        // takes tokens that bring it closer.
-        var budget = Math.Max(tokensLeft, set.Cost) - 1;
-        if (set.MaxCostAfter > budget)
+        // The byte bound of every allowed token fits: no token can strand the row (the common case, one check).
+        if (_grammar.Set(_set).MaxCostAfter >= tokensLeft)
         {
             _budgetMask ??= new ulong[mask.Length];
-            _grammar.BudgetMask(_set, budget, _budgetMask);
+            _grammar.BudgetMask(_set, tokensLeft - 1, _budgetMask);
             mask = _budgetMask;
         }
 
