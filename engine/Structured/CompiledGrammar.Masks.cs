@@ -27,42 +27,85 @@ public sealed partial class CompiledGrammar
     }
 
     /// <summary>
-    /// Into <paramref name="mask"/>: the allowed tokens after which the grammar can still end within
-    /// <paramref name="tokensAfter"/> tokens (by the byte bound, or else by the closing chain's length), and end
-    /// tokens where it may end. Not cached: only rows near their token limit ask, for their last few steps; the
-    /// transitions and chains it follows are cached, so in seen states it allocates nothing.
+    /// The allowed tokens after which the grammar can still be closed within <paramref name="tokensAfter"/> tokens
+    /// (by the byte bound, or else by the closing chain's length), end tokens where it may end. Asked only when the
+    /// byte bound of some allowed token exceeds the budget; the largest token need of the set is computed once,
+    /// and narrower masks are cached per budget below it, so a row near its limit in a seen state allocates nothing.
     /// </summary>
-    internal void BudgetMask(int set, int tokensAfter, ulong[] mask)
+    internal ulong[] BudgetMask(int set, int tokensAfter)
     {
         var full = Mask(set);
         lock (_lock)
         {
-            Array.Clear(mask);
-            var vocabulary = Vocabulary;
-            var any = false;
-            for (var word = 0; word < full.Length; word++)
+            var s = _sets[set];
+            if (s.MaxNeedAfter < 0)
             {
-                for (var bits = full[word]; bits != 0; bits &= bits - 1)
+                var most = 0;
+                for (var token = NextToken(full, -1); token >= 0; token = NextToken(full, token))
                 {
-                    var token = (word << 6) + System.Numerics.BitOperations.TrailingZeroCount(bits);
-                    var fits = vocabulary.IsEndToken(token)
-                        || _sets[Advance(set, token)].Cost <= tokensAfter
-                        || CloseTokens(Advance(set, token)) <= tokensAfter;
-                    if (fits)
-                    {
-                        mask[word] |= 1UL << token;
-                        any = true;
-                    }
+                    most = Math.Max(most, Need(set, token));
+                }
+
+                s.MaxNeedAfter = most;
+            }
+
+            if (tokensAfter >= s.MaxNeedAfter)
+            {
+                return full;
+            }
+
+            s.BudgetMasks ??= [];
+            if (s.BudgetMasks.TryGetValue(tokensAfter, out var known))
+            {
+                return known;
+            }
+
+            var mask = new ulong[full.Length];
+            for (var token = NextToken(full, -1); token >= 0; token = NextToken(full, token))
+            {
+                if (Need(set, token) <= tokensAfter)
+                {
+                    mask[token >> 6] |= 1UL << token;
                 }
             }
 
             // Too few tokens left to close whatever is taken (a limit below the shortest output): close anyway.
-            if (!any)
+            if (Array.TrueForAll(mask, static word => word == 0))
             {
-                var closing = _sets[set].ClosingToken;
-                mask[closing >> 6] |= 1UL << closing;
+                mask[s.ClosingToken >> 6] |= 1UL << s.ClosingToken;
+            }
+
+            s.BudgetMasks[tokensAfter] = mask;
+            return mask;
+        }
+    }
+
+    /// <summary>Tokens needed to close after <paramref name="token"/>: the smaller of the byte bound and the closing chain.</summary>
+    private int Need(int set, int token)
+    {
+        if (Vocabulary.IsEndToken(token))
+        {
+            return 0;
+        }
+
+        var next = Advance(set, token);
+        return Math.Min(_sets[next].Cost, CloseTokens(next));
+    }
+
+    /// <summary>The first token in the mask after <paramref name="after"/>, or -1.</summary>
+    private static int NextToken(ulong[] mask, int after)
+    {
+        var start = after + 1;
+        for (var word = start >> 6; word < mask.Length; word++)
+        {
+            var bits = word == start >> 6 ? mask[word] & (ulong.MaxValue << (start & 63)) : mask[word];
+            if (bits != 0)
+            {
+                return (word << 6) + System.Numerics.BitOperations.TrailingZeroCount(bits);
             }
         }
+
+        return -1;
     }
 
     /// <summary>

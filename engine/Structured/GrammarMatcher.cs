@@ -8,7 +8,6 @@ namespace ChatCluster.Inference.Structured;
 public sealed class GrammarMatcher
 {
     private readonly CompiledGrammar _grammar;
-    private ulong[]? _budgetMask;
     private int _set;
 
     internal GrammarMatcher(CompiledGrammar grammar) : this(grammar, grammar.InitialSet)
@@ -53,14 +52,11 @@ public sealed class GrammarMatcher
     /// <param name="tokensLeft">Tokens this row may still generate, this one included.</param>
     public void MaskLogits(Span<float> logits, int tokensLeft)
     {
+        // When the byte bound of every allowed token fits, no token can strand the row (one check, the common case).
         var mask = _grammar.Mask(_set);
-
-        // The byte bound of every allowed token fits: no token can strand the row (the common case, one check).
         if (_grammar.Set(_set).MaxCostAfter >= tokensLeft)
         {
-            _budgetMask ??= new ulong[mask.Length];
-            _grammar.BudgetMask(_set, tokensLeft - 1, _budgetMask);
-            mask = _budgetMask;
+            mask = _grammar.BudgetMask(_set, tokensLeft - 1);
         }
 
         Apply(mask, logits);
