@@ -25,6 +25,9 @@ public sealed class JsonSchemaCompilerTests
     [InlineData("""{"type": "string", "format": "uuid"}""", "\"123e4567-e89b-12d3-a456-426614174000\"", "\"123e4567\"")]
     [InlineData("""{"type": "string", "format": "date-time"}""", "\"2024-01-02T03:04:05Z\"|\"2024-01-02T23:59:59+05:30\"", "\"2024-01-02 03:04:05Z\"|\"2024-01-02T24:00:00Z\"")]
     [InlineData("""{"type": "string", "format": "email"}""", "\"ann@example.org\"", "\"ann@\"|\"ann.example.org\"")]
+    [InlineData("""{"type": "string", "format": "ipv4"}""", "\"10.0.255.1\"", "\"10.0.256.1\"|\"10.0.0\"|\"01.1.1.1\"")]
+    [InlineData("""{"type": "string", "format": "uri"}""", "\"https://example.org/a/b\"", "\"example.org\"|\"https://\"")]
+    [InlineData("""{"type": "string", "format": "hostname"}""", "\"db.example.org\"", "\"db..org\"|\".org\"")]
     [InlineData("""{"$defs": {"node": {"type": "object", "properties": {"v": {"type": "integer"}, "next": {"anyOf": [{"$ref": "#/$defs/node"}, {"type": "null"}]}}, "required": ["v", "next"]}}, "$ref": "#/$defs/node"}""",
         """{"v": 1, "next": {"v": 2, "next": null}}""", """{"v": 1, "next": {"v": 2}}""")]
     [InlineData("""{"title": "T", "description": "d", "$schema": "https://json-schema.org/draft/2020-12/schema", "$comment": "c", "default": 1, "examples": [1], "deprecated": false, "readOnly": true, "writeOnly": false, "type": "boolean"}""", "true|false", "1")]
@@ -55,7 +58,7 @@ public sealed class JsonSchemaCompilerTests
     [InlineData("""{"type": "array", "prefixItems": [{"type": "integer"}]}""", "prefixItems", "")]
     [InlineData("""{"type": "object", "propertyNames": {"maxLength": 3}}""", "propertyNames", "")]
     [InlineData("""{"type": "object", "properties": {"a": {"not": {}}}}""", "not", "/properties/a")]
-    [InlineData("""{"type": "object", "properties": {"a": {"type": "string", "format": "hostname"}}}""", "format", "/properties/a")]
+    [InlineData("""{"type": "object", "properties": {"a": {"type": "string", "format": "iri-reference"}}}""", "format", "/properties/a")]
     [InlineData("""{"type": "string", "pattern": "(?=a)b"}""", "pattern", "")]
     [InlineData("""{"type": "string", "pattern": "(a)\\1"}""", "pattern", "")]
     [InlineData("""{"$defs": {"x": {"minContains": 1}}, "type": "string"}""", "minContains", "/$defs/x")]

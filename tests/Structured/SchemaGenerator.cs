@@ -16,7 +16,7 @@ internal sealed class SchemaGenerator(int seed)
         "^v\\d+(\\.\\d+){0,2}$", "^[^\\s\"]{2,5}$", "^(yes|no|maybe)?$", "^[a-c]+x?\\.$",
     ];
 
-    private static readonly string[] Formats = ["date-time", "date", "time", "uuid", "email"];
+    private static readonly string[] Formats = ["date-time", "date", "time", "uuid", "email", "hostname", "ipv4", "uri"];
     private static readonly string[] Words = ["id", "name", "count", "tags", "owner", "price", "when", "kind", "items", "note", "ok", "x y", "quo\"te"];
 
     private readonly Random _random = new(seed);
