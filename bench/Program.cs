@@ -17,7 +17,9 @@ using Spectre.Console;
 // dotnet run -c Release --project bench -- roles [--phase hop,cache] [--streams 16] [--seconds 5] [--tokens 64] [--opening N]
 //                                          [--warmup 1] [--rounds 5] [--model DIR] [--out bench/results]
 //                                          (all vs front+inference; cache routing vs random on turn 2 after an N-sentence opening)
-if (args is not [("http" or "cluster" or "load" or "stack" or "roles") and var mode, .. var rest])
+// dotnet run -c Release --project bench -- structured [--batch 32] [--tokens 64] [--rounds 5] [--seconds 3] [--model DIR]
+//                                          [--out bench/results/structured]   (schema compile, mask cost, constrained tokens/s)
+if (args is not [("http" or "cluster" or "load" or "stack" or "roles" or "structured") and var mode, .. var rest])
 {
     return await BenchRunner.RunAsync(BenchOptions.Parse(args));
 }
@@ -38,6 +40,11 @@ try
     if (mode == "load")
     {
         return await new LoadBenchmark(LoadOptions.Parse(rest)).RunAsync(cancel.Token);
+    }
+
+    if (mode == "structured")
+    {
+        return await new StructuredBenchmark(StructuredOptions.Parse(rest)).RunAsync(cancel.Token);
     }
 
     if (mode == "stack")

@@ -88,6 +88,12 @@ internal sealed class BeamSearch
         for (var c = 0; c < found && filled < _width; c++)
         {
             var (score, beam, token) = _candidates[c];
+            if (double.IsNegativeInfinity(score))
+            {
+                // Probability 0 (an output constraint's mask): no continuation here or below it in the order.
+                break;
+            }
+
             var isGreedy = beam == greedy.Beam && token == greedy.Token;
             if (_endTokens.Contains(token))
             {
@@ -133,6 +139,18 @@ internal sealed class BeamSearch
         }
 
         _greedyBeam = nextGreedyBeam;
+        if (filled == 0)
+        {
+            // Every continuation ended (a constraint allowed only the end token): the search is over.
+            for (var b = 0; b < _width; b++)
+            {
+                parents[b] = b;
+                _scores[b] = double.NegativeInfinity;
+            }
+
+            Done = true;
+            return;
+        }
 
         for (; filled < _width; filled++)
         {

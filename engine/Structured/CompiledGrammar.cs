@@ -19,7 +19,7 @@ public sealed partial class CompiledGrammar
     private readonly object _lock = new();
     private readonly List<(int State, int Parent, int Cost)> _positions = [(-1, -1, 0)];
     private readonly Dictionary<(int State, int Parent), int> _positionIds = [];
-    private readonly Dictionary<(int Position, byte Byte), int[]> _byteSteps = [];
+    private readonly Dictionary<long, int[]> _byteSteps = [];
     private readonly List<StateSet> _sets = [];
     private readonly Dictionary<int[], int> _setIds = new(PositionsComparer.Instance);
     private readonly HashSet<int> _closureSeen = [];
@@ -68,6 +68,15 @@ public sealed partial class CompiledGrammar
 
         /// <summary>The allowed token that leads closest to the end (an end token where the grammar may end).</summary>
         public int ClosingToken { get; set; } = -1;
+
+        /// <summary>Tokens on the closing chain from here (-1: not yet followed).</summary>
+        public int CloseTokens { get; set; } = -1;
+
+        /// <summary>The most tokens any allowed token needs to close after it (-1: not yet computed).</summary>
+        public int MaxNeedAfter { get; set; } = -1;
+
+        /// <summary>Masks narrowed to a budget (tokens after this one), for budgets below <see cref="MaxNeedAfter"/>.</summary>
+        public Dictionary<int, ulong[]>? BudgetMasks { get; set; }
 
         public Dictionary<int, int> Next { get; } = [];
 
@@ -138,7 +147,7 @@ public sealed partial class CompiledGrammar
     /// <summary>The positions one byte leads to from a position (closed: each has byte edges, or is the end).</summary>
     private int[] Step(int position, byte b)
     {
-        if (_byteSteps.TryGetValue((position, b), out var known))
+        if (_byteSteps.TryGetValue(((long)position << 8) | b, out var known))
         {
             return known;
         }
@@ -155,7 +164,7 @@ public sealed partial class CompiledGrammar
         }
 
         var result = _closure.ToArray();
-        _byteSteps[(position, b)] = result;
+        _byteSteps[((long)position << 8) | b] = result;
         return result;
     }
 

@@ -69,6 +69,8 @@ public sealed class Reference : Grammar
     /// <summary>For diagnostics only.</summary>
     public string Name { get; }
 
+    public bool IsBound => _target is not null;
+
     public Grammar Target => _target ?? throw new InvalidOperationException($"The grammar reference '{Name}' was never bound.");
 
     public void Bind(Grammar target)

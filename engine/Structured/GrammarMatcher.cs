@@ -8,7 +8,6 @@ namespace ChatCluster.Inference.Structured;
 public sealed class GrammarMatcher
 {
     private readonly CompiledGrammar _grammar;
-    private ulong[]? _budgetMask;
     private int _set;
 
     internal GrammarMatcher(CompiledGrammar grammar) : this(grammar, grammar.InitialSet)
@@ -30,10 +29,10 @@ public sealed class GrammarMatcher
     public bool IsComplete => _grammar.Set(_set).IsComplete;
 
     /// <summary>
-    /// Tokens on the shortest way to complete from here, an upper bound: the bytes on that way (every byte is a
-    /// token of a byte-level vocabulary, and a longer token only shortens it). 0 once the grammar may end.
+    /// Tokens on the way to complete from here that <see cref="ClosingToken"/> takes (an upper bound on the fewest:
+    /// each closing token moves to the nearest end by bytes, the longest such token). 0 once the grammar may end.
     /// </summary>
-    public int TokensToClose => _grammar.Set(_set).Cost;
+    public int TokensToClose => _grammar.CloseTokens(_set);
 
     /// <summary>The next token of the shortest way to complete (an end token where the grammar may end).</summary>
     public int ClosingToken()
@@ -52,29 +51,25 @@ public sealed class GrammarMatcher
     }
 
     /// <summary>
-    /// As <see cref="MaskLogits(Span{float})"/>, and also only tokens after which the grammar can still end within
-    /// the tokens left after this one: so a row cut by its token limit still ends on complete output.
+    /// As <see cref="MaskLogits(Span{float})"/>, and also only tokens after which the grammar can still be closed
+    /// within the tokens left after this one: a row that starts with at least <see cref="TokensToClose"/> tokens
+    /// left always ends on complete output, however it samples.
     /// </summary>
     /// <param name="tokensLeft">Tokens this row may still generate, this one included.</param>
     public void MaskLogits(Span<float> logits, int tokensLeft)
     {
-        // Forced text is also the only way to close, so it needs no budget mask.
-        if (Force(logits))
+        // When the byte bound of every allowed token fits, no token can strand the row (one check, the common case);
+        // then forced text goes as the tokenizer encodes it. Near the limit, the budget mask decides alone.
+        var mask = _grammar.Mask(_set); // also fills the set's MaxCostAfter
+        var fits = _grammar.Set(_set).MaxCostAfter < tokensLeft;
+        if (fits && Force(logits))
         {
             return;
         }
 
-        var mask = _grammar.Mask(_set);
-        var set = _grammar.Set(_set);
-
-        // A row that can no longer close in time (its limit was below the grammar's shortest output) still only
-        // takes tokens that bring it closer.
-        var budget = Math.Max(tokensLeft, set.Cost) - 1;
-        if (set.MaxCostAfter > budget)
+        if (!fits)
         {
-            _budgetMask ??= new ulong[mask.Length];
-            _grammar.BudgetMask(_set, budget, _budgetMask);
-            mask = _budgetMask;
+            mask = _grammar.BudgetMask(_set, tokensLeft - 1);
         }
 
         Apply(mask, logits);

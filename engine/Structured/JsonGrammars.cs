@@ -25,8 +25,11 @@ internal static class JsonGrammars
 
     public static readonly Grammar Fraction = Grammar.Sequence(Grammar.Literal("."), Grammar.Repeat(Digit, 1, MaxDigits));
 
-    /// <summary>Integer and optional fraction; no exponent, so that no number overflows a decimal.</summary>
-    public static readonly Grammar Number = Grammar.Sequence(Integer, Grammar.Optional(Fraction));
+    /// <summary>Optional sign, integer part, optional fraction ("-0.5" too); no exponent, so that no number overflows a decimal.</summary>
+    public static readonly Grammar Number = Grammar.Sequence(
+        Grammar.Optional(Grammar.Literal("-")),
+        Grammar.Choice(Grammar.Literal("0"), Grammar.Sequence(NonZeroDigit, Grammar.Repeat(Digit, 0, MaxDigits - 1))),
+        Grammar.Optional(Fraction));
 
     public static readonly Grammar Boolean = Grammar.Choice(Grammar.Literal("true"), Grammar.Literal("false"));
 

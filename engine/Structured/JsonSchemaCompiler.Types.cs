@@ -106,7 +106,7 @@ internal sealed partial class JsonSchemaCompiler
                 throw new SchemaNotSupportedException(format is not null ? "format" : minLength is not null ? "minLength" : "maxLength", path, "beside 'pattern'");
             }
 
-            return Quoted(PatternGrammar.Compile(pattern, path + "/pattern"));
+            return Quoted(PatternGrammar.Compile(pattern, path));
         }
 
         if (format is not null)

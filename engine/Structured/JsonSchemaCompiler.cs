@@ -222,7 +222,16 @@ internal sealed partial class JsonSchemaCompiler
         var target = Resolve(Uri.UnescapeDataString(pointer[1..]), path);
         var rule = new Reference(pointer);
         _references[pointer] = rule;
-        rule.Bind(Schema(target, pointer[1..]));
+        var body = Schema(target, pointer[1..]);
+        for (var alias = body as Reference; alias is not null; alias = alias.IsBound ? alias.Target as Reference : null)
+        {
+            if (ReferenceEquals(alias, rule))
+            {
+                throw new InvalidSchemaException(path + "/$ref", $"$ref '{pointer}' refers to itself through $refs alone, so it describes no value.");
+            }
+        }
+
+        rule.Bind(body);
         return rule;
     }
 

@@ -141,7 +141,7 @@ internal sealed class PatternGrammar
         {
             if (!int.TryParse(body[(comma + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var upper) || upper < min)
             {
-                throw new InvalidSchemaException(_path, $"pattern has a malformed count {{{body}}}.");
+                throw new InvalidSchemaException(_path + "/pattern", $"pattern has a malformed count {{{body}}}.");
             }
 
             max = upper;
@@ -177,7 +177,7 @@ internal sealed class PatternGrammar
                 var inner = ParseAlternation();
                 if (Peek() != ')')
                 {
-                    throw new InvalidSchemaException(_path, "pattern has an unclosed group.");
+                    throw new InvalidSchemaException(_path + "/pattern", "pattern has an unclosed group.");
                 }
 
                 _at++;
@@ -191,7 +191,7 @@ internal sealed class PatternGrammar
             case '^' or '$':
                 throw Unsupported($"the anchor '{c}' inside the pattern");
             case ')' or '*' or '+' or '?' or '{' or '|':
-                throw new InvalidSchemaException(_path, $"pattern has an unexpected '{c}' at offset {_at - 1}.");
+                throw new InvalidSchemaException(_path + "/pattern", $"pattern has an unexpected '{c}' at offset {_at - 1}.");
             default:
                 return Chars(CharSet.Of(ReadCodePoint(c)));
         }
@@ -202,7 +202,7 @@ internal sealed class PatternGrammar
     {
         if (_at >= _pattern.Length)
         {
-            throw new InvalidSchemaException(_path, "pattern ends with a backslash.");
+            throw new InvalidSchemaException(_path + "/pattern", "pattern ends with a backslash.");
         }
 
         var c = _pattern[_at++];
@@ -281,7 +281,7 @@ internal sealed class PatternGrammar
 
                 if (high < low)
                 {
-                    throw new InvalidSchemaException(_path, "pattern has a class range out of order.");
+                    throw new InvalidSchemaException(_path + "/pattern", "pattern has a class range out of order.");
                 }
             }
 
@@ -290,7 +290,7 @@ internal sealed class PatternGrammar
 
         if (Peek() != ']')
         {
-            throw new InvalidSchemaException(_path, "pattern has an unclosed character class.");
+            throw new InvalidSchemaException(_path + "/pattern", "pattern has an unclosed character class.");
         }
 
         _at++;
@@ -349,7 +349,7 @@ internal sealed class PatternGrammar
 
         if (alternatives.Count == 0)
         {
-            throw new InvalidSchemaException(_path, "pattern has a character class that matches nothing.");
+            throw new InvalidSchemaException(_path + "/pattern", "pattern has a character class that matches nothing.");
         }
 
         return Grammar.Choice([.. alternatives]);
