@@ -42,13 +42,7 @@ public sealed class GrammarMatcher
     }
 
     /// <summary>Sets every token the grammar does not allow here to -infinity; end tokens only where it may end.</summary>
-    public void MaskLogits(Span<float> logits)
-    {
-        if (!Force(logits))
-        {
-            Apply(_grammar.Mask(_set), logits);
-        }
-    }
+    public void MaskLogits(Span<float> logits) => Apply(_grammar.Mask(_set), logits);
 
     /// <summary>
     /// As <see cref="MaskLogits(Span{float})"/>, and also only tokens after which the grammar can still be closed
@@ -58,16 +52,9 @@ public sealed class GrammarMatcher
     /// <param name="tokensLeft">Tokens this row may still generate, this one included.</param>
     public void MaskLogits(Span<float> logits, int tokensLeft)
     {
-        // When the byte bound of every allowed token fits, no token can strand the row (one check, the common case);
-        // then forced text goes as the tokenizer encodes it. Near the limit, the budget mask decides alone.
-        var mask = _grammar.Mask(_set); // also fills the set's MaxCostAfter
-        var fits = _grammar.Set(_set).MaxCostAfter < tokensLeft;
-        if (fits && Force(logits))
-        {
-            return;
-        }
-
-        if (!fits)
+        // When the byte bound of every allowed token fits, no token can strand the row (one check, the common case).
+        var mask = _grammar.Mask(_set);
+        if (_grammar.Set(_set).MaxCostAfter >= tokensLeft)
         {
             mask = _grammar.BudgetMask(_set, tokensLeft - 1);
         }
@@ -136,10 +123,17 @@ public sealed class GrammarMatcher
         _set = other._set;
     }
 
-    /// <summary>Where the grammar forces text, leaves only the token it starts with (see <see cref="CompiledGrammar.ForcedToken"/>).</summary>
-    private bool Force(Span<float> logits)
+    /// <summary>
+    /// Where the grammar forces text, and every allowed token would still leave room to close within
+    /// <paramref name="tokensLeft"/>, leaves only the token that text starts with as the tokenizer encodes it
+    /// (<see cref="CompiledGrammar.ForcedToken"/>): a choice of how to decode, on top of the mask, which stays
+    /// the set of tokens the grammar allows.
+    /// </summary>
+    /// <returns>Whether it forced a token (the logits then allow that one alone).</returns>
+    public bool TryForce(Span<float> logits, int tokensLeft)
     {
-        var token = _grammar.ForcedToken(_set);
+        _grammar.Mask(_set); // fills the set's MaxCostAfter
+        var token = _grammar.Set(_set).MaxCostAfter < tokensLeft ? _grammar.ForcedToken(_set) : -1;
         if (token < 0)
         {
             return false;

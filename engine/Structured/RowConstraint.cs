@@ -46,7 +46,10 @@ public sealed class RowConstraint
     {
         if (IsActive)
         {
-            _matcher.MaskLogits(logits, tokensLeft);
+            if (!_matcher.TryForce(logits, tokensLeft))
+            {
+                _matcher.MaskLogits(logits, tokensLeft);
+            }
         }
         else
         {

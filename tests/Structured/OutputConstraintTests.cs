@@ -39,6 +39,8 @@ public sealed class OutputConstraintTests
         Assert.Same(Grammar.AnyJsonObject, ConstraintGrammar.For(new OutputConstraint { Kind = OutputConstraintKind.JsonObject }).Grammar);
         Assert.Null(ConstraintGrammar.For(new OutputConstraint { Kind = OutputConstraintKind.JsonSchema, Schema = """{"type": "string"}""" }).Trigger);
         Assert.Throws<InvalidSchemaException>(() => ConstraintGrammar.For(new OutputConstraint { Kind = OutputConstraintKind.JsonSchema }));
-        Assert.Throws<NotSupportedException>(() => ConstraintGrammar.For(new OutputConstraint { Kind = OutputConstraintKind.ToolCalls }));
+        var tool = new ToolDefinition("f", null, """{"type": "object"}""");
+        Assert.Equal("<tool_call>", ConstraintGrammar.For(new OutputConstraint { Kind = OutputConstraintKind.ToolCalls, Tools = [tool], ToolChoice = ToolChoiceMode.Auto }).Trigger);
+        Assert.Null(ConstraintGrammar.For(new OutputConstraint { Kind = OutputConstraintKind.ToolCalls, Tools = [tool], ToolChoice = ToolChoiceMode.Required }).Trigger);
     }
 }

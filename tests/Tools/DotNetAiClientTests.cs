@@ -72,7 +72,7 @@ public sealed class DotNetAiClientTests(ServerFixture server) : IClassFixture<Se
 
         // The grammar allows one call or more; left to itself the tiny model ends after one. The first request of
         // each exchange bans its end tokens (logit_bias, through M.E.AI's raw options), so that the grammar's only
-        // way on is a second call. A call costs ~50 tokens of the tiny vocabulary, so the first request may take 150
+        // way on is a second call. A call costs ~50 tokens of the tiny vocabulary, so the first request may take 110 (two calls, not three)
         // and the answer to the results 12; the answer's prompt (tools, question, two calls, two results) is then
         // ~253 of the model's 256 tokens, which is why the names, the cities and the results are so short.
         var endTokens = server.Engine.EndTokenIds;
@@ -85,7 +85,7 @@ public sealed class DotNetAiClientTests(ServerFixture server) : IClassFixture<Se
                 new ChatOptions
                 {
                     Tools = [weather], ToolMode = ChatToolMode.RequireAny, AllowMultipleToolCalls = true, Temperature = 1, Seed = seed,
-                    RawRepresentationFactory = _ => Interlocked.Increment(ref round) == 1 ? BanTokens(endTokens, maxTokens: 150) : new ChatCompletionOptions { MaxOutputTokenCount = 12 },
+                    RawRepresentationFactory = _ => Interlocked.Increment(ref round) == 1 ? BanTokens(endTokens, maxTokens: 110) : new ChatCompletionOptions { MaxOutputTokenCount = 12 },
                 });
 
             var calls = response.Messages[0].Contents.OfType<FunctionCallContent>().ToList();
@@ -109,7 +109,7 @@ public sealed class DotNetAiClientTests(ServerFixture server) : IClassFixture<Se
     [Fact]
     public async Task Extensions_ai_without_multiple_calls_gets_exactly_one_call()
     {
-        var weather = AIFunctionFactory.Create((string city) => "4 °C", "get_weather");
+        var weather = AIFunctionFactory.Create((City city) => "4 °C", "get_weather");
         for (var seed = 1; seed <= 8; seed++)
         {
             var response = await AiClient().GetResponseAsync(
