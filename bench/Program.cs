@@ -17,6 +17,13 @@ using Spectre.Console;
 // dotnet run -c Release --project bench -- roles [--phase hop,cache] [--streams 16] [--seconds 5] [--tokens 64] [--opening N]
 //                                          [--warmup 1] [--rounds 5] [--model DIR] [--out bench/results]
 //                                          (all vs front+inference; cache routing vs random on turn 2 after an N-sentence opening)
+// dotnet run -c Release --project bench -- quality --text RUN/data/pretrain_heldout.txt [--model DIR] [--graphs G1,G2,...]
+//                                          [--prompts 16] [--tokens 64] [--out bench/results/fused]   (quantized graphs vs the first)
+if (args is ["quality", .. var qualityArgs])
+{
+    return await QualityBenchmark.RunAsync(qualityArgs);
+}
+
 if (args is not [("http" or "cluster" or "load" or "stack" or "roles") and var mode, .. var rest])
 {
     return await BenchRunner.RunAsync(BenchOptions.Parse(args));
