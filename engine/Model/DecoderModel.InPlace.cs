@@ -9,6 +9,11 @@ public sealed partial class DecoderModel
     private readonly OrtIoBinding? _binding;
     private readonly long[] _slotShape = new long[4];
 
+    // What the binding holds, by name: a binding outlives a call, so a name is rebound only when its tensor
+    // changed. In steady decode only the mask does (its width grows by one a step); ids, positions, logits and
+    // the KV views keep their handles while the batch keeps its rows.
+    private readonly Dictionary<string, OrtValue> _bound = [];
+
     /// <summary>
     /// One forward pass over <paramref name="batch"/> consecutive slots from <paramref name="firstSlot"/>, each fed
     /// <paramref name="tokens"/> new tokens: the slots' region of every KV tensor, (batch, H, Capacity, D), is bound
@@ -35,20 +40,20 @@ public sealed partial class DecoderModel
         try
         {
             _used.Clear();
-            binding.BindInput("input_ids", Tensor(io.InputIds, TensorElementType.Int64, _tokenShape));
-            binding.BindInput("attention_mask", Tensor(io.AttentionMask, TensorElementType.Int64, _maskShape));
+            Bind(binding, "input_ids", Tensor(io.InputIds, TensorElementType.Int64, _tokenShape), output: false);
+            Bind(binding, "attention_mask", Tensor(io.AttentionMask, TensorElementType.Int64, _maskShape), output: false);
             if (HasPositionIds)
             {
-                binding.BindInput("position_ids", Tensor(io.PositionIds, TensorElementType.Int64, _tokenShape));
+                Bind(binding, "position_ids", Tensor(io.PositionIds, TensorElementType.Int64, _tokenShape), output: false);
             }
 
-            binding.BindOutput("logits", Tensor(io.Logits, TensorElementType.Float, _logitsShape));
+            Bind(binding, "logits", Tensor(io.Logits, TensorElementType.Float, _logitsShape), output: true);
             var firstKv = _inputNames.Length - slots.TensorCount;
             for (var t = 0; t < slots.TensorCount; t++)
             {
                 var kv = Tensor(slots.Address(t, firstSlot), sizeof(float), TensorElementType.Float, _slotShape);
-                binding.BindInput(_inputNames[firstKv + t], kv);
-                binding.BindOutput(_outputNames[t + 1], kv);
+                Bind(binding, _inputNames[firstKv + t], kv, output: false);
+                Bind(binding, _outputNames[t + 1], kv, output: true);
             }
 
             _session.RunWithBinding(_runOptions, binding);
@@ -57,5 +62,24 @@ public sealed partial class DecoderModel
         {
             RetainUsedTensors();
         }
+    }
+
+    private void Bind(OrtIoBinding binding, string name, OrtValue value, bool output)
+    {
+        if (_bound.TryGetValue(name, out var bound) && ReferenceEquals(bound, value))
+        {
+            return;
+        }
+
+        if (output)
+        {
+            binding.BindOutput(name, value);
+        }
+        else
+        {
+            binding.BindInput(name, value);
+        }
+
+        _bound[name] = value;
     }
 }
