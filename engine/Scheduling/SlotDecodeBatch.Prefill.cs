@@ -29,6 +29,22 @@ internal sealed partial class SlotDecodeBatch
         return false;
     }
 
+    /// <summary>Reserves exactly slot <paramref name="slot"/> for a one-row sequence; false when it is taken or out of range.</summary>
+    public bool TryReserveAt(Sequence sequence, int slot)
+    {
+        if (sequence.Rows != 1 || slot >= _owner.Length || _owner[slot] is not null)
+        {
+            return false;
+        }
+
+        _slots.EnsureSlots(slot + 1);
+        _owner[slot] = sequence;
+        _firstSlot[sequence] = slot;
+        return true;
+    }
+
+    public int FirstSlotOf(Sequence sequence) => _firstSlot[sequence];
+
     /// <summary>Frees a sequence's slots (it ended, or failed or was cancelled before joining).</summary>
     public void Release(Sequence sequence)
     {
@@ -61,6 +77,37 @@ internal sealed partial class SlotDecodeBatch
         io.AttentionMask.Span[..(start + count)].Fill(1);
         _model.RunInPlace(io, 1, count, start + count, _slots, _firstSlot[sequence]);
         sequence.Computed = start + count;
+    }
+
+    /// <summary>
+    /// Prefills whole new prompts of one-row sequences in consecutive slots (group[b] in the first slot + b), from
+    /// empty caches, in one call: rows right-padded to the longest, (n, longest) ids and mask, pads at position 0.
+    /// GroupQueryAttention's first-prompt case takes each row's length from its mask, so pads are never attended
+    /// to; their keys land past the row's length, where decoding overwrites them. On return row b's last prompt
+    /// logits are at (b * longest + length_b - 1) of io.Logits, and each sequence's Computed is its prompt length.
+    /// </summary>
+    public void PrefillGroup(List<Sequence> group, int longest, ModelStepBuffers io)
+    {
+        var n = group.Count;
+        io.Reserve(n, longest, 0, _model.VocabSize);
+        var ids = io.InputIds.Span;
+        var positions = io.PositionIds.Span;
+        var mask = io.AttentionMask.Span;
+        for (var b = 0; b < n; b++)
+        {
+            var tokens = group[b].Tokens;
+            for (var i = 0; i < longest; i++)
+            {
+                var at = (b * longest) + i;
+                (ids[at], positions[at], mask[at]) = i < tokens.Count ? (tokens[i], i, 1L) : (0L, 0L, 0L);
+            }
+        }
+
+        _model.RunInPlace(io, n, longest, longest, _slots, _firstSlot[group[0]]);
+        foreach (var s in group)
+        {
+            s.Computed = s.Tokens.Count;
+        }
     }
 
     /// <summary>Copies a not-yet-joined sequence's prompt cache (its first slot) into <paramref name="target"/>.</summary>

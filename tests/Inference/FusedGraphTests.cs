@@ -36,6 +36,23 @@ public sealed class FusedGraphTests
     }
 
     [Fact]
+    public async Task Short_prompts_prefilled_together_in_consecutive_slots_give_the_same_replies()
+    {
+        async Task<(string[] Texts, int Group)> RunAsync(string graph)
+        {
+            using var harness = new SchedulerHarness(new SchedulerOptions { PrefillChunkTokens = 128 }, model: TestPaths.BundledModel, graph: graph);
+            var sequences = Enumerable.Range(0, 8).Select(i => harness.Submit(harness.Prompt(300 + i, 5 + i), Greedy)).ToList();
+            var replies = await Task.WhenAll(sequences.Select(SchedulerHarness.ReadAsync));
+            return ([.. replies.Select(r => r.Text)], harness.Scheduler.LargestPrefillGroup);
+        }
+
+        var optimum = await RunAsync(DecoderModel.DefaultGraph);
+        var fused = await RunAsync(Fused);
+        Assert.True(fused.Group >= 2, $"largest prefill group on the fused graph: {fused.Group}");
+        Assert.Equal(optimum.Texts, fused.Texts);
+    }
+
+    [Fact]
     public async Task Greedy_replies_match_with_long_prompts_prefilled_in_chunks()
     {
         var options = new SchedulerOptions { PrefillChunkTokens = 16 };
