@@ -19,7 +19,7 @@ internal sealed record BenchOptions(
     /// <summary>
     /// Engines measured side by side: chatcluster (in this process), chatcluster-spin (the same with ONNX Runtime's
     /// spinning intra-op threads, in this process too), chatcluster-fused and chatcluster-fused-spin (the engine on
-    /// the folder's model.fused.onnx), genai, genai-nospin (GenAI with allow_spinning=0, as the engine),
+    /// the folder's model.fused.onnx; -1t: one intra-op thread, the calling one, whatever --threads says), genai, genai-nospin (GenAI with allow_spinning=0, as the engine),
     /// genai-fused and genai-fused-nospin (GenAI on model.fused.onnx with past_present_share_buffer) and pytorch
     /// (child processes).
     /// </summary>
@@ -100,7 +100,7 @@ internal sealed record BenchOptions(
     }
 
     private static readonly string[] KnownEngines =
-        ["chatcluster", "chatcluster-spin", "chatcluster-fused", "chatcluster-fused-spin", "genai", "genai-nospin", "genai-fused", "genai-fused-nospin", "pytorch"];
+        ["chatcluster", "chatcluster-spin", "chatcluster-fused", "chatcluster-fused-spin", "chatcluster-fused-1t", "genai", "genai-nospin", "genai-fused", "genai-fused-nospin", "pytorch"];
 
     public static string FindRepositoryRoot()
     {

@@ -84,11 +84,11 @@ internal static class BenchRunner
         var peers = new List<PeerProcess>();
         try
         {
-            foreach (var (engineName, graph, spin) in LocalEngines)
+            foreach (var (engineName, graph, spin, threads) in LocalEngines)
             {
                 if (options.Engines.Contains(engineName))
                 {
-                    var model = DecoderModel.Load(modelDirectory, options.Device, options.Threads, allowSpinning: spin, graph: graph);
+                    var model = DecoderModel.Load(modelDirectory, options.Device, threads ?? options.Threads, allowSpinning: spin, graph: graph);
                     locals.Add(new LocalEngine(engineName, model, new ThroughputBenchmark(options, model, tokenizer)));
                 }
             }
@@ -160,13 +160,17 @@ internal static class BenchRunner
         }
     }
 
-    /// <summary>The engine's variants: name, graph file, ONNX Runtime's spinning intra-op threads.</summary>
-    private static readonly (string Name, string Graph, bool Spinning)[] LocalEngines =
+    /// <summary>
+    /// The engine's variants: name, graph file, ONNX Runtime's spinning intra-op threads, and an intra-op thread
+    /// count of their own (null: --threads), so that thread settings are measured side by side in one run.
+    /// </summary>
+    private static readonly (string Name, string Graph, bool Spinning, int? Threads)[] LocalEngines =
     [
-        ("chatcluster", DecoderModel.DefaultGraph, false),
-        ("chatcluster-spin", DecoderModel.DefaultGraph, true),
-        ("chatcluster-fused", "model.fused.onnx", false),
-        ("chatcluster-fused-spin", "model.fused.onnx", true),
+        ("chatcluster", DecoderModel.DefaultGraph, false, null),
+        ("chatcluster-spin", DecoderModel.DefaultGraph, true, null),
+        ("chatcluster-fused", "model.fused.onnx", false, null),
+        ("chatcluster-fused-spin", "model.fused.onnx", true, null),
+        ("chatcluster-fused-1t", "model.fused.onnx", false, 1),
     ];
 
     private sealed record LocalEngine(string Name, DecoderModel Model, ThroughputBenchmark Benchmark);
