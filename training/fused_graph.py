@@ -1,5 +1,6 @@
 """Builds an ONNX Runtime graph of com.microsoft fused operators from a GPT-2 style Optimum decoder export
-(its model.onnx), with onnx.helper and numpy only (no torch, no onnxruntime package).
+(its model.onnx), with onnx.helper and numpy only (no torch, no onnxruntime package); Llama-style exports
+are built by fused_llama.py with the same GraphBuilder.
 
   /usr/bin/python3 training/fused_graph.py models/chatcluster-tiny [--quantize int8|int4] [--out FILE]
 
@@ -22,7 +23,6 @@ file too with past_present_share_buffer: true, and the engine detects the layout
 
 --quantize int8|int4 stores the layer matmuls and the lm_head as MatMulNBits blocks of 32 (matmul_nbits.py);
 the embedding tables stay float32 (they are gathered, not multiplied).
-Llama-style exports (rotary inside GQA, SimplifiedLayerNormalization) are not built here yet.
 """
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+import fused_llama
 from matmul_nbits import quantize
-from optimum_weights import Gpt2Weights, read_gpt2
+from optimum_weights import Gpt2Weights, read_gpt2, read_llama
 
 MS = "com.microsoft"
 OPSET = 17
@@ -74,19 +75,55 @@ class GraphBuilder:
                        accuracy_level=0)[0]
 
 
+    def sequence_lengths(self) -> tuple[str, str]:
+        """GenAI's subgraph: seqlens_k (B,) int32 = each row's total length - 1; total_sequence_length () int32."""
+        mask_sum = self.op("ReduceSum", ["attention_mask", self.weight("axis_1", np.array([1], np.int64))], ["mask_sum"], keepdims=0)[0]
+        seqlens = self.op("Sub", [mask_sum, self.weight("one", np.array(1, np.int64))], ["seqlens_k_int64"])[0]
+        seqlens = self.op("Cast", [seqlens], ["seqlens_k"], to=TensorProto.INT32)[0]
+        mask_shape = self.op("Shape", ["attention_mask"], ["mask_shape"])[0]
+        total = self.op("Gather", [mask_shape, self.weight("index_1", np.array(1, np.int64))], ["total_int64"], axis=0)[0]
+        return seqlens, self.op("Cast", [total], ["total_sequence_length"], to=TensorProto.INT32)[0]
+
+    def lm_head(self, h: str, table: str, lm_head: np.ndarray, tied: bool) -> None:
+        if tied and self.bits is None:
+            # The file keeps one copy of the table; ONNX Runtime folds the Transpose once at session start.
+            self.op("MatMul", [h, self.op("Transpose", [table], ["lm_head.weight"], perm=[1, 0])[0]], ["logits"])
+        else:
+            self.nodes.append(helper.make_node("Identity", [self.matmul(h, lm_head, "lm_head")], ["logits"], name="Identity/logits"))
+
+    def model(self, name: str, n_layer: int, kv_heads: int, head_size: int, vocab: int, position_ids: bool) -> onnx.ModelProto:
+        """Optimum's input and output names; past and present share the KV_LENGTH dimension."""
+        kv = ["batch_size", kv_heads, KV_LENGTH, head_size]
+        inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
+                  helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch_size", "total_sequence_length"])]
+        if position_ids:
+            inputs.append(helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"]))
+        outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch_size", "sequence_length", vocab])]
+        for i in range(n_layer):
+            for kind in ("key", "value"):
+                inputs.append(helper.make_tensor_value_info(f"past_key_values.{i}.{kind}", TensorProto.FLOAT, kv))
+                outputs.append(helper.make_tensor_value_info(f"present.{i}.{kind}", TensorProto.FLOAT, kv))
+        graph = helper.make_graph(self.nodes, name, inputs, outputs, self.initializers)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)],
+                                  producer_name="chatcluster training/fused_graph.py")
+        model.ir_version = 8
+        # ONNX Runtime registers SimplifiedLayerNormalization in the default domain (as GenAI's builder emits it),
+        # which the onnx checker does not know: it checks a copy with that op moved to a domain it skips.
+        checked = onnx.ModelProto()
+        checked.CopyFrom(model)
+        for node in checked.graph.node:
+            if node.op_type == "SimplifiedLayerNormalization":
+                node.domain = MS
+        onnx.checker.check_model(checked)
+        return model
+
+
 def build(weights: Gpt2Weights, n_head: int, eps: float, bits: int | None) -> onnx.ModelProto:
     g = GraphBuilder(bits)
     V, C = weights.wte.shape
     D = C // n_head
     n_layer = len(weights.layers)
-
-    # GenAI's subgraph: seqlens_k (B,) int32 = each row's total length - 1; total_sequence_length () int32.
-    mask_sum = g.op("ReduceSum", ["attention_mask", g.weight("axis_1", np.array([1], np.int64))], ["mask_sum"], keepdims=0)[0]
-    seqlens = g.op("Sub", [mask_sum, g.weight("one", np.array(1, np.int64))], ["seqlens_k_int64"])[0]
-    seqlens = g.op("Cast", [seqlens], ["seqlens_k"], to=TensorProto.INT32)[0]
-    mask_shape = g.op("Shape", ["attention_mask"], ["mask_shape"])[0]
-    total = g.op("Gather", [mask_shape, g.weight("index_1", np.array(1, np.int64))], ["total_int64"], axis=0)[0]
-    total = g.op("Cast", [total], ["total_sequence_length"], to=TensorProto.INT32)[0]
+    seqlens, total = g.sequence_lengths()
 
     wte = g.weight("wte.weight", weights.wte)
     tokens = g.op("Gather", [wte, "input_ids"], ["tokens"])[0]
@@ -117,43 +154,22 @@ def build(weights: Gpt2Weights, n_head: int, eps: float, bits: int | None) -> on
                            g.weight(f"{p}.mlp.proj.bias", layer.mlp_proj[1])],
                           [f"h{i + 1}", "", "", f"x{i + 1}"], domain=MS, epsilon=eps)
 
-    if weights.tied and bits is None:
-        # The file keeps one copy of the table; ONNX Runtime folds the Transpose once at session start.
-        lm_head = g.op("Transpose", [wte], ["lm_head.weight"], perm=[1, 0])[0]
-        g.op("MatMul", [h, lm_head], ["logits"])
-    else:
-        g.nodes.append(helper.make_node("Identity", [g.matmul(h, weights.lm_head, "lm_head")], ["logits"], name="Identity/logits"))
-
-    def tensor(name, elem, dims):
-        return helper.make_tensor_value_info(name, elem, dims)
-
-    kv = ["batch_size", n_head, KV_LENGTH, D]
-    inputs = [tensor("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
-              tensor("attention_mask", TensorProto.INT64, ["batch_size", "total_sequence_length"]),
-              tensor("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"])]
-    outputs = [tensor("logits", TensorProto.FLOAT, ["batch_size", "sequence_length", V])]
-    for i in range(n_layer):
-        for kind in ("key", "value"):
-            inputs.append(tensor(f"past_key_values.{i}.{kind}", TensorProto.FLOAT, kv))
-            outputs.append(tensor(f"present.{i}.{kind}", TensorProto.FLOAT, kv))
-
-    graph = helper.make_graph(g.nodes, "chatcluster-fused-decoder", inputs, outputs, g.initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)],
-                              producer_name="chatcluster training/fused_graph.py")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    g.lm_head(h, wte, weights.lm_head, weights.tied)
+    return g.model("chatcluster-fused-decoder", n_layer, n_head, D, V, position_ids=True)
 
 
 def build_folder(model_dir: str, quantize_as: str | None = None, out: str | None = None) -> str:
     """Writes the fused graph of a model folder beside its model.onnx; returns the file's path."""
     with open(os.path.join(model_dir, "config.json")) as f:
         config = json.load(f)
-    if config.get("model_type") != "gpt2":
-        raise NotImplementedError(f"{model_dir}: model_type {config.get('model_type')!r}; the fused builder reads GPT-2 exports only")
-    weights = read_gpt2(os.path.join(model_dir, "model.onnx"), config["n_layer"])
     bits = {None: None, "int8": 8, "int4": 4}[quantize_as]
-    model = build(weights, config["n_head"], config.get("layer_norm_epsilon", 1e-5), bits)
+    optimum = os.path.join(model_dir, "model.onnx")
+    if config.get("model_type") == "gpt2":
+        model = build(read_gpt2(optimum, config["n_layer"]), config["n_head"], config.get("layer_norm_epsilon", 1e-5), bits)
+    elif config.get("model_type") == "llama":
+        model = fused_llama.build(read_llama(optimum, config["num_hidden_layers"]), config, GraphBuilder(bits))
+    else:
+        raise NotImplementedError(f"{model_dir}: model_type {config.get('model_type')!r}; the fused builder reads GPT-2 and Llama exports")
     path = out or os.path.join(model_dir, f"model.fused{'.' + quantize_as if quantize_as else ''}.onnx")
     onnx.save(model, path)
     return path

@@ -1,10 +1,11 @@
-"""Reads a GPT-2 style decoder's weights back out of an Optimum "decoder with past" model.onnx, so that the
+"""Reads a GPT-2 or Llama style decoder's weights back out of an Optimum "decoder with past" model.onnx, so that the
 fused graph (fused_graph.py) can be built from the shipped file alone, without the PyTorch checkpoint.
 
-Two naming schemes are read:
-  - this project's torch.onnx export (export.py): LayerNorm and bias initializers keep their module names
-    (gpt.h.{i}.ln_1.weight, ...); the matmul weights are anonymous (onnx::MatMul_NNN), already (in, out), and
-    appear in node order qkv, attn proj, fc, mlp proj per layer, then the lm_head;
+Naming schemes read:
+  - this project's torch.onnx export (export.py): norm and bias initializers keep their module names
+    (gpt.h.{i}.ln_1.weight, gpt.layers.{i}.input_layernorm.weight, ...); the matmul weights are anonymous
+    (onnx::MatMul_NNN), already (in, out), and appear in node order (GPT-2: qkv, attn proj, fc, mlp proj per
+    layer; Llama: q, k, v, o, gate, up, down), then the lm_head;
   - Hugging Face / Optimum's GPT-2 export: transformer.h.{i}.attn.c_attn.weight etc. (Conv1D: (in, out)).
 Every weight is returned (in, out) for x @ W.
 """
@@ -77,3 +78,49 @@ def read_gpt2(path: str, n_layer: int) -> Gpt2Weights:
     return Gpt2Weights(wte=wte, wpe=named("wpe.weight"), layers=layers,
                        ln_f=(named("ln_f.weight"), named("ln_f.bias")), lm_head=lm_head,
                        tied=lm_head.shape == wte.T.shape and np.array_equal(lm_head, wte.T))
+
+
+@dataclass
+class LlamaLayer:
+    input_norm: np.ndarray  # (C,)
+    q: np.ndarray           # (C, nh*hs)
+    k: np.ndarray           # (C, nkv*hs)
+    v: np.ndarray           # (C, nkv*hs)
+    o: np.ndarray           # (nh*hs, C)
+    post_norm: np.ndarray   # (C,)
+    gate: np.ndarray        # (C, I)
+    up: np.ndarray          # (C, I)
+    down: np.ndarray        # (I, C)
+
+
+@dataclass
+class LlamaWeights:
+    embed: np.ndarray   # (V, C)
+    layers: list[LlamaLayer]
+    norm: np.ndarray    # (C,)
+    lm_head: np.ndarray  # (C, V)
+    tied: bool
+
+
+def read_llama(path: str, n_layer: int) -> LlamaWeights:
+    """This project's Llama export (llama_model.py through export.py): RMSNorm weights keep their module names;
+    the matmuls are anonymous and come in node order q, k, v, o, gate, up, down per layer, then the lm_head."""
+    model = onnx.load(path)
+    init = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    if "gpt.embed_tokens.weight" not in init:
+        raise ValueError(f"{path}: no gpt.embed_tokens.weight initializer: not this project's Llama export")
+    matmuls = [init[n.input[1]] for n in model.graph.node if n.op_type == "MatMul" and n.input[1] in init]
+    if len(matmuls) != 7 * n_layer + 1:
+        raise ValueError(f"{path}: {len(matmuls)} weight matmuls, expected {7 * n_layer + 1} for {n_layer} layers")
+    embed = init["gpt.embed_tokens.weight"]
+    layers = []
+    for i in range(n_layer):
+        q, k, v, o, gate, up, down = matmuls[7 * i: 7 * i + 7]
+        if not (q.shape[0] == k.shape[0] == v.shape[0] == gate.shape[0] == up.shape[0] == o.shape[1] == down.shape[1]
+                and k.shape == v.shape and gate.shape == up.shape and down.shape == gate.shape[::-1]):
+            raise ValueError(f"{path}: layer {i} matmul shapes {[w.shape for w in (q, k, v, o, gate, up, down)]} are not q, k, v, o, gate, up, down")
+        layers.append(LlamaLayer(init[f"gpt.layers.{i}.input_layernorm.weight"], q, k, v, o,
+                                 init[f"gpt.layers.{i}.post_attention_layernorm.weight"], gate, up, down))
+    lm_head = matmuls[-1]
+    return LlamaWeights(embed=embed, layers=layers, norm=init["gpt.norm.weight"], lm_head=lm_head,
+                        tied=lm_head.shape == embed.T.shape and np.array_equal(lm_head, embed.T))

@@ -7,8 +7,8 @@ namespace ChatCluster.Tests.Inference;
 
 /// <summary>
 /// The bundled model's fused graph (model.fused.onnx: GroupQueryAttention over a KV buffer updated in place)
-/// against its Optimum graph (model.onnx), through the real scheduler and ONNX Runtime: greedy replies must be
-/// identical with continuous batching, chunked prefill, kept caches and beam search.
+/// against its Optimum graph (model.onnx), and tiny-llama's likewise, through the real scheduler and ONNX
+/// Runtime: greedy replies must be identical with continuous batching, chunked prefill, kept caches and beam search.
 /// </summary>
 public sealed class FusedGraphTests
 {
@@ -26,11 +26,15 @@ public sealed class FusedGraphTests
         Assert.Equal(optimum.VocabSize, fused.VocabSize);
     }
 
-    [Fact]
-    public async Task Greedy_replies_match_with_rows_joining_and_leaving_mid_decode()
+    [Theory]
+    [InlineData("models/chatcluster-tiny")]
+    [InlineData("tests/data/tiny-llama")]
+    public async Task Greedy_replies_match_with_rows_joining_and_leaving_mid_decode(string folder)
     {
-        var optimum = await JoinsAndLeavesAsync(DecoderModel.DefaultGraph);
-        var fused = await JoinsAndLeavesAsync(Fused);
+        // tiny-llama's fused graph: rotary inside GroupQueryAttention, 2 KV heads for 4 query heads, RMSNorm.
+        var model = Path.Combine(TestPaths.RepositoryRoot, folder);
+        var optimum = await JoinsAndLeavesAsync(model, DecoderModel.DefaultGraph);
+        var fused = await JoinsAndLeavesAsync(model, Fused);
         Assert.All(optimum, reply => Assert.StartsWith("Length: ", reply));
         Assert.Equal(optimum, fused);
     }
@@ -82,12 +86,15 @@ public sealed class FusedGraphTests
         Assert.Equal(expected.Text, cached.Text);
     }
 
-    [Fact]
-    public async Task Beam_search_among_other_rows_gives_the_same_reply()
+    [Theory]
+    [InlineData("models/chatcluster-tiny")]
+    [InlineData("tests/data/tiny-llama")]
+    public async Task Beam_search_among_other_rows_gives_the_same_reply(string folder)
     {
+        var model = Path.Combine(TestPaths.RepositoryRoot, folder);
         async Task<string> RunAsync(string graph)
         {
-            using var harness = new SchedulerHarness(model: TestPaths.BundledModel, graph: graph);
+            using var harness = new SchedulerHarness(model: model, graph: graph);
             var others = Enumerable.Range(0, 5)
                 .Select(i => harness.Submit(harness.Prompt(50 + i, 4 + i), new SamplingParameters { Temperature = 0, MaxTokens = 3 + (4 * i) }))
                 .ToList();
@@ -103,9 +110,9 @@ public sealed class FusedGraphTests
     /// Twelve greedy requests of other prompt and reply lengths: six start together, six more arrive while those
     /// decode, and short replies leave while long ones go on (holes open in the slot layout and are refilled).
     /// </summary>
-    private static async Task<string[]> JoinsAndLeavesAsync(string graph)
+    private static async Task<string[]> JoinsAndLeavesAsync(string model, string graph)
     {
-        using var harness = new SchedulerHarness(endTokens: false, model: TestPaths.BundledModel, graph: graph);
+        using var harness = new SchedulerHarness(endTokens: false, model: model, graph: graph);
         SamplingParameters Lasting(int i) => new() { Temperature = 0, MaxTokens = 4 + (i * 7 % 40) };
         var first = Enumerable.Range(0, 6).Select(i => harness.Submit(harness.Prompt(400 + i, 3 + (i * 5)), Lasting(i))).ToList();
         await AsyncTimeouts.UntilAsync(() => first.Any(s => s.IsDone), "a first request has finished");

@@ -4,19 +4,22 @@ using ChatCluster.Tests.Infrastructure;
 namespace ChatCluster.Tests.Training;
 
 /// <summary>
-/// training/fused_graph.py (onnx + numpy, no torch) on the bundled model: it rebuilds the committed
-/// model.fused.onnx byte for byte from model.onnx, and its quantized graphs load as shared-buffer graphs.
+/// training/fused_graph.py (onnx + numpy, no torch): it rebuilds the committed model.fused.onnx of the bundled
+/// model and of tiny-llama byte for byte from their model.onnx, and its quantized graphs load as shared-buffer graphs.
 /// </summary>
 public sealed class FusedGraphBuilderTests : IDisposable
 {
     private readonly string _out = Directory.CreateTempSubdirectory("fused-graph-").FullName;
 
-    [Fact]
-    public void The_builder_reproduces_the_committed_fused_graph()
+    [Theory]
+    [InlineData("models/chatcluster-tiny")]
+    [InlineData("tests/data/tiny-llama")]
+    public void The_builder_reproduces_the_committed_fused_graph(string folder)
     {
+        var model = Path.Combine(TestPaths.RepositoryRoot, folder);
         var rebuilt = Path.Combine(_out, "model.fused.onnx");
-        PythonScript.Run(TimeSpan.FromMinutes(2), "training/fused_graph.py", TestPaths.BundledModel, "--out", rebuilt);
-        Assert.Equal(File.ReadAllBytes(Path.Combine(TestPaths.BundledModel, "model.fused.onnx")), File.ReadAllBytes(rebuilt));
+        PythonScript.Run(TimeSpan.FromMinutes(2), "training/fused_graph.py", model, "--out", rebuilt);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(model, "model.fused.onnx")), File.ReadAllBytes(rebuilt));
     }
 
     [Theory]
