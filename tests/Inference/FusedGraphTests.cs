@@ -106,6 +106,21 @@ public sealed class FusedGraphTests
         Assert.Equal(await RunAsync(DecoderModel.DefaultGraph), await RunAsync(Fused));
     }
 
+    [Fact]
+    public async Task Slots_of_cancelled_and_finished_sequences_are_reused()
+    {
+        // Two slots only: a prompt cancelled mid-prefill and replies that end must give theirs back, or the
+        // later requests would wait for a slot forever.
+        using var harness = new SchedulerHarness(new SchedulerOptions { MaxBatchRows = 2, PrefillChunkTokens = 8 }, model: TestPaths.BundledModel, graph: Fused);
+        var cancelled = harness.Submit(harness.Prompt(1, 120), Greedy);
+        harness.Scheduler.Cancel(cancelled);
+        var later = Enumerable.Range(0, 6).Select(i => harness.Submit(harness.Prompt(20 + i, 10), Greedy)).ToList();
+        var replies = await Task.WhenAll(later.Select(SchedulerHarness.ReadAsync));
+        Assert.Equal(FinishReason.Cancelled, (await SchedulerHarness.ReadAsync(cancelled)).Finish);
+        Assert.All(replies, r => Assert.NotNull(r.Finish));
+        await AsyncTimeouts.UntilAsync(() => harness.Scheduler.ActiveRows == 0, "the batch is empty again");
+    }
+
     /// <summary>
     /// Twelve greedy requests of other prompt and reply lengths: six start together, six more arrive while those
     /// decode, and short replies leave while long ones go on (holes open in the slot layout and are refilled).
