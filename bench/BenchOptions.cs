@@ -18,8 +18,10 @@ internal sealed record BenchOptions(
 
     /// <summary>
     /// Engines measured side by side: chatcluster (in this process), chatcluster-spin (the same with ONNX Runtime's
-    /// spinning intra-op threads, in this process too), genai, genai-nospin (GenAI with allow_spinning=0, as the
-    /// engine) and pytorch (child processes).
+    /// spinning intra-op threads, in this process too), chatcluster-fused and chatcluster-fused-spin (the engine on
+    /// the folder's model.fused.onnx; -1t: one intra-op thread, the calling one, whatever --threads says), genai, genai-nospin (GenAI with allow_spinning=0, as the engine),
+    /// genai-fused and genai-fused-nospin (GenAI on model.fused.onnx with past_present_share_buffer) and pytorch
+    /// (child processes).
     /// </summary>
     public string[] Engines { get; init; } = ["chatcluster", "genai", "pytorch"];
 
@@ -88,14 +90,17 @@ internal sealed record BenchOptions(
             o = o with { Model = models[0], Models = [.. models] };
         }
 
-        var unknown = o.Engines.Except(["chatcluster", "chatcluster-spin", "genai", "genai-nospin", "pytorch"]).ToList();
+        var unknown = o.Engines.Except(KnownEngines).ToList();
         if (unknown.Count > 0 || !o.Engines.Contains("chatcluster"))
         {
-            throw new ArgumentException($"--engines takes chatcluster (always), chatcluster-spin, genai, genai-nospin, pytorch; not {string.Join(',', unknown)}");
+            throw new ArgumentException($"--engines takes chatcluster (always), {string.Join(", ", KnownEngines.Skip(1))}; not {string.Join(',', unknown)}");
         }
 
         return o with { RunPeer = o.Engines.Length > 1, Command = string.Join(' ', ["dotnet run -c Release --project bench --", .. args]) };
     }
+
+    private static readonly string[] KnownEngines =
+        ["chatcluster", "chatcluster-spin", "chatcluster-fused", "chatcluster-fused-spin", "chatcluster-fused-1t", "genai", "genai-nospin", "genai-fused", "genai-fused-nospin", "pytorch"];
 
     public static string FindRepositoryRoot()
     {

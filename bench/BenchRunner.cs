@@ -77,24 +77,28 @@ internal static class BenchRunner
     {
         var name = ModelName(modelDirectory);
         AnsiConsole.MarkupLine($"[bold]{Markup.Escape(name)}[/] ({Markup.Escape(modelDirectory)})");
-        using var model = DecoderModel.Load(modelDirectory, options.Device, options.Threads);
         var tokenizer = BpeTokenizer.Load(Path.Combine(modelDirectory, "tokenizer.json"));
-        using var engine = new ThroughputBenchmark(options, model, tokenizer);
-        // The engine as it was before its intra-op threads stopped spinning (ONNX Runtime's default), for an A/B.
-        using var spinningModel = options.Engines.Contains("chatcluster-spin")
-            ? DecoderModel.Load(modelDirectory, options.Device, options.Threads, allowSpinning: true) : null;
-        using var spinning = spinningModel is null ? null : new ThroughputBenchmark(options, spinningModel, tokenizer);
+        // The engine in this process, on each graph and thread setting asked for; the first (chatcluster: the
+        // Optimum graph, spinning off) is the reference the others' ratios and greedy ids are taken against.
+        var locals = new List<LocalEngine>();
         var peers = new List<PeerProcess>();
         try
         {
-            if (options.Engines.Contains("genai"))
+            foreach (var (engineName, graph, spin, threads) in LocalEngines)
             {
-                peers.Add(GenAiPeer.Start(modelDirectory, options.Threads, work));
+                if (options.Engines.Contains(engineName))
+                {
+                    var model = DecoderModel.Load(modelDirectory, options.Device, threads ?? options.Threads, allowSpinning: spin, graph: graph);
+                    locals.Add(new LocalEngine(engineName, model, new ThroughputBenchmark(options, model, tokenizer)));
+                }
             }
 
-            if (options.Engines.Contains("genai-nospin"))
+            foreach (var (peerName, spin, fused) in new[] { ("genai", true, false), ("genai-nospin", false, false), ("genai-fused", true, true), ("genai-fused-nospin", false, true) })
             {
-                peers.Add(GenAiPeer.Start(modelDirectory, options.Threads, work, spinning: false));
+                if (options.Engines.Contains(peerName))
+                {
+                    peers.Add(GenAiPeer.Start(modelDirectory, options.Threads, work, spin, fused));
+                }
             }
 
             if (options.Engines.Contains("pytorch"))
@@ -106,15 +110,25 @@ internal static class BenchRunner
             }
 
             // Greedy ids of a few prompts, per engine: the engines must compute the same thing to be compared.
-            engine.StartLevel(1);
+            var engine = locals[0].Benchmark;
             var probes = engine.Prompts(8);
-            var ours = new List<int[]>();
-            foreach (var probe in probes)
+            var generated = new List<List<int[]>>();
+            foreach (var local in locals)
             {
-                ours.Add(await engine.GenerateAsync(probe, options.GeneratedTokens));
+                local.Benchmark.StartLevel(1);
+                var ids = new List<int[]>();
+                foreach (var probe in probes)
+                {
+                    ids.Add(await local.Benchmark.GenerateAsync(probe, options.GeneratedTokens));
+                }
+
+                generated.Add(ids);
             }
 
-            var agreement = peers.ToDictionary(p => p.Name, p => Agreement(ours, [.. probes.Select(probe => p.Generate(probe, options.GeneratedTokens))]));
+            var ours = generated[0];
+            var agreement = locals.Skip(1).Select((l, i) => (l.Name, Same: Agreement(ours, generated[i + 1])))
+                .Concat(peers.Select(p => (p.Name, Same: Agreement(ours, [.. probes.Select(probe => p.Generate(probe, options.GeneratedTokens))]))))
+                .ToDictionary(a => a.Name, a => a.Same);
             foreach (var (peer, same) in agreement)
             {
                 AnsiConsole.MarkupLine($"  greedy ids vs {peer}: {Markup.Escape(same)}");
@@ -124,7 +138,7 @@ internal static class BenchRunner
             var ratios = new List<RatioResult>();
             foreach (var n in options.Concurrency)
             {
-                var (rows, levelRatios) = await RunLevelAsync(options, Array.IndexOf(options.Models, modelDirectory), engine, spinning, peers, n);
+                var (rows, levelRatios) = await RunLevelAsync(options, Array.IndexOf(options.Models, modelDirectory), locals, peers, n);
                 levels.AddRange(rows);
                 ratios.AddRange(levelRatios);
             }
@@ -137,18 +151,38 @@ internal static class BenchRunner
             {
                 peer.Dispose();
             }
+
+            foreach (var local in locals)
+            {
+                local.Benchmark.Dispose();
+                local.Model.Dispose();
+            }
         }
     }
 
+    /// <summary>
+    /// The engine's variants: name, graph file, ONNX Runtime's spinning intra-op threads, and an intra-op thread
+    /// count of their own (null: --threads), so that thread settings are measured side by side in one run.
+    /// </summary>
+    private static readonly (string Name, string Graph, bool Spinning, int? Threads)[] LocalEngines =
+    [
+        ("chatcluster", DecoderModel.DefaultGraph, false, null),
+        ("chatcluster-spin", DecoderModel.DefaultGraph, true, null),
+        ("chatcluster-fused", "model.fused.onnx", false, null),
+        ("chatcluster-fused-spin", "model.fused.onnx", true, null),
+        ("chatcluster-fused-1t", "model.fused.onnx", false, 1),
+    ];
+
+    private sealed record LocalEngine(string Name, DecoderModel Model, ThroughputBenchmark Benchmark);
+
     private static async Task<(List<LevelResult>, List<RatioResult>)> RunLevelAsync(
-        BenchOptions options, int modelIndex, ThroughputBenchmark engine, ThroughputBenchmark? spinning, List<PeerProcess> peers, int concurrency)
+        BenchOptions options, int modelIndex, List<LocalEngine> locals, List<PeerProcess> peers, int concurrency)
     {
         var pytorchMax = options.PyTorchMaxConcurrency[Math.Min(modelIndex, options.PyTorchMaxConcurrency.Length - 1)];
         peers = [.. peers.Where(p => p.Name != "pytorch" || concurrency <= pytorchMax)];
-        engine.StartLevel(concurrency);
-        spinning?.StartLevel(concurrency);
-        var local = spinning is null ? 1 : 2;
-        var prompts = engine.Prompts(concurrency);
+        locals.ForEach(l => l.Benchmark.StartLevel(concurrency));
+        var local = locals.Count;
+        var prompts = locals[0].Benchmark.Prompts(concurrency);
         var self = Environment.ProcessId;
         ProcessMemory.ResetPeak(self);
         foreach (var peer in peers)
@@ -156,25 +190,26 @@ internal static class BenchRunner
             ProcessMemory.ResetPeak(peer.Id);
         }
 
-        var names = new List<string> { "chatcluster" };
-        if (spinning is not null)
-        {
-            names.Add("chatcluster-spin");
-        }
-
-        names.AddRange(peers.Select(p => p.Name));
+        var names = locals.Select(l => l.Name).Concat(peers.Select(p => p.Name)).ToList();
         var rounds = names.Select(_ => new List<Measurement>()).ToArray();
+        var cpuRates = names.Select(_ => new List<double>()).ToArray();
         for (var round = -options.WarmUpRounds; round < options.Rounds; round++)
         {
             var line = new StringBuilder($"  {concurrency,2} seq, {(round < 0 ? "warm-up" : $"round {round + 1}")}:");
             for (var e = 0; e < names.Count; e++)
             {
-                var m = e == 0 ? await engine.RunRoundAsync(prompts, options.RoundSeconds)
-                    : e < local ? await spinning!.RunRoundAsync(prompts, options.RoundSeconds)
+                // Tokens per CPU-second of the process that did the work (this one for the engine): what holds when
+                // clients or other tenants share the cores, where tokens/s does not.
+                var cpu = new CpuTally([e < local ? self : peers[e - local].Id]);
+                var cpuBefore = cpu.Read();
+                var wall = Stopwatch.StartNew();
+                var m = e < local ? await locals[e].Benchmark.RunRoundAsync(prompts, options.RoundSeconds)
                     : peers[e - local].Run(prompts, options.GeneratedTokens, options.RoundSeconds);
+                var cpuSeconds = cpu.Read()[0] - cpuBefore[0];
                 if (round >= 0)
                 {
                     rounds[e].Add(m);
+                    cpuRates[e].Add(cpuSeconds > 0 ? m.TokensPerSecond * wall.Elapsed.TotalSeconds / cpuSeconds : 0);
                 }
 
                 line.Append($" {names[e]} {m.TokensPerSecond:F0}");
@@ -194,14 +229,19 @@ internal static class BenchRunner
                 Median(r.Select(m => m.ItlP50Ms)), Median(r.Select(m => m.ItlP99Ms)),
                 ProcessMemory.PeakMb(e < local ? self : peers[e - local].Id), alloc, tps,
                 e < local ? new StepPhases(Median(r.Select(m => m.Phases!.PrefillMs)), Median(r.Select(m => m.Phases!.RebuildMs)),
-                    Median(r.Select(m => m.Phases!.ModelMs)), Median(r.Select(m => m.Phases!.SampleMs)), Median(r.Select(m => m.Phases!.IdleMs))) : null));
+                    Median(r.Select(m => m.Phases!.ModelMs)), Median(r.Select(m => m.Phases!.SampleMs)), Median(r.Select(m => m.Phases!.IdleMs))) : null,
+                Median(cpuRates[e])));
         }
 
+        // Each variant of the engine over every engine after it, round by round (round i of both ran back to back).
         var ratios = new List<RatioResult>();
-        for (var e = 1; e < names.Count; e++)
+        for (var a = 0; a < local; a++)
         {
-            var pairs = rounds[0].Zip(rounds[e], (a, b) => a.TokensPerSecond / b.TokensPerSecond).ToArray();
-            ratios.Add(new RatioResult(concurrency, names[e], Median(pairs), pairs.Min(), pairs.Max(), pairs));
+            for (var e = a + 1; e < names.Count; e++)
+            {
+                var pairs = rounds[a].Zip(rounds[e], (x, y) => x.TokensPerSecond / y.TokensPerSecond).ToArray();
+                ratios.Add(new RatioResult(concurrency, names[a], names[e], Median(pairs), pairs.Min(), pairs.Max(), pairs));
+            }
         }
 
         return (levels, ratios);
@@ -274,19 +314,19 @@ internal static class BenchRunner
     {
         foreach (var report in reports)
         {
-            var table = new Table().Title(report.Model).AddColumns("engine", "seqs", "tok/s median (min-max)", "step ms", "TTFT p50/p99 ms", "ITL p50/p99 ms", "peak RSS MB", "alloc B/step");
+            var table = new Table().Title(report.Model).AddColumns("engine", "seqs", "tok/s median (min-max)", "tok/CPU-s", "step ms", "TTFT p50/p99 ms", "ITL p50/p99 ms", "peak RSS MB", "alloc B/step");
             foreach (var r in report.Levels)
             {
-                table.AddRow(r.Engine, r.Concurrency.ToString(), $"{r.TokensPerSecond:F0} ({r.TokensPerSecondMin:F0}-{r.TokensPerSecondMax:F0})",
+                table.AddRow(r.Engine, r.Concurrency.ToString(), $"{r.TokensPerSecond:F0} ({r.TokensPerSecondMin:F0}-{r.TokensPerSecondMax:F0})", $"{r.TokensPerCpuSecond:F0}",
                     $"{r.StepMs:F2}", $"{r.TtftP50Ms:F1} / {r.TtftP99Ms:F1}", $"{r.ItlP50Ms:F2} / {r.ItlP99Ms:F2}", $"{r.PeakRssMb:F0}",
                     r.AllocatedBytesPerStep is { } bytes ? $"{bytes:F0}" : "-");
             }
 
             AnsiConsole.Write(table);
-            var ratios = new Table().AddColumns("seqs", "chatcluster / peer", "median (min-max) of rounds");
+            var ratios = new Table().AddColumns("seqs", "engine / other", "median (min-max) of rounds");
             foreach (var r in report.Ratios)
             {
-                ratios.AddRow(r.Concurrency.ToString(), r.Versus, $"{r.Median:F2} ({r.Min:F2}-{r.Max:F2})");
+                ratios.AddRow(r.Concurrency.ToString(), $"{r.Engine} / {r.Versus}", $"{r.Median:F2} ({r.Min:F2}-{r.Max:F2})");
             }
 
             AnsiConsole.Write(ratios);
@@ -302,10 +342,10 @@ internal static class BenchRunner
         {
             md.Append($"\n### {report.Model} ({report.Parameters})\n\n");
             md.Append($"Greedy ids against the engine's: {string.Join("; ", report.GreedyIds.Select(kv => $"{kv.Key} {kv.Value}"))}\n\n");
-            md.Append("| engine | sequences | tokens/s median (min-max) | step ms | TTFT p50 / p99 ms | ITL p50 / p99 ms | peak RSS MB | alloc B/step |\n|---|---|---|---|---|---|---|---|\n");
+            md.Append("| engine | sequences | tokens/s median (min-max) | tokens per CPU-second | step ms | TTFT p50 / p99 ms | ITL p50 / p99 ms | peak RSS MB | alloc B/step |\n|---|---|---|---|---|---|---|---|---|\n");
             foreach (var r in report.Levels)
             {
-                md.Append($"| {r.Engine} | {r.Concurrency} | {r.TokensPerSecond:F0} ({r.TokensPerSecondMin:F0}-{r.TokensPerSecondMax:F0}) | {r.StepMs:F2} | " +
+                md.Append($"| {r.Engine} | {r.Concurrency} | {r.TokensPerSecond:F0} ({r.TokensPerSecondMin:F0}-{r.TokensPerSecondMax:F0}) | {r.TokensPerCpuSecond:F0} | {r.StepMs:F2} | " +
                     $"{r.TtftP50Ms:F1} / {r.TtftP99Ms:F1} | {r.ItlP50Ms:F2} / {r.ItlP99Ms:F2} | {r.PeakRssMb:F0} | " +
                     $"{(r.AllocatedBytesPerStep is { } b ? b.ToString("F0") : "-")} |\n");
             }
@@ -319,10 +359,10 @@ internal static class BenchRunner
                 md.Append($"| {r.Engine} | {r.Concurrency} | {r.StepMs:F3} | {p.PrefillMs:F3} | {p.RebuildMs:F3} | {p.ModelMs:F3} | {p.SampleMs:F3} | {p.IdleMs:F3} |\n");
             }
 
-            md.Append("\n| sequences | chatcluster / peer | ratio, median of rounds (min-max) |\n|---|---|---|\n");
+            md.Append("\n| sequences | engine / other | ratio, median of rounds (min-max) |\n|---|---|---|\n");
             foreach (var r in report.Ratios)
             {
-                md.Append($"| {r.Concurrency} | {r.Versus} | {r.Median:F2} ({r.Min:F2}-{r.Max:F2}) |\n");
+                md.Append($"| {r.Concurrency} | {r.Engine} / {r.Versus} | {r.Median:F2} ({r.Min:F2}-{r.Max:F2}) |\n");
             }
         }
 

@@ -11,15 +11,19 @@ namespace ChatCluster.Bench;
 /// </summary>
 internal static class GenAiPeer
 {
-    /// <summary>Starts the peer; <paramref name="spinning"/> false sets session.intra_op.allow_spinning=0 (as the engine does).</summary>
-    public static PeerProcess Start(string modelDirectory, int threads, string workDirectory, bool spinning = true)
+    /// <summary>
+    /// Starts the peer; <paramref name="spinning"/> false sets session.intra_op.allow_spinning=0 (as the engine does);
+    /// <paramref name="fused"/> runs model.fused.onnx with past_present_share_buffer (GenAI's own layout for such graphs).
+    /// </summary>
+    public static PeerProcess Start(string modelDirectory, int threads, string workDirectory, bool spinning = true, bool fused = false)
     {
         var root = BenchOptions.FindRepositoryRoot();
         var project = Path.Combine(root, "bench", "genai-peer", "GenAiPeer.csproj");
         var output = Path.Combine(root, "bench", "genai-peer", "bin", "Release", "net10.0");
         Build(project);
-        var folder = WriteModelFolder(modelDirectory, threads, workDirectory, spinning);
-        return PeerProcess.Start(spinning ? "genai" : "genai-nospin", Path.Combine(output, "ChatCluster.GenAiPeer"), [folder],
+        var folder = WriteModelFolder(modelDirectory, threads, workDirectory, spinning, fused);
+        var name = $"genai{(fused ? "-fused" : "")}{(spinning ? "" : "-nospin")}";
+        return PeerProcess.Start(name, Path.Combine(output, "ChatCluster.GenAiPeer"), [folder],
             new Dictionary<string, string> { ["ORT_DISABLE_TELEMETRY"] = "1" });
     }
 
@@ -28,10 +32,10 @@ internal static class GenAiPeer
     /// and generation_config.json (end tokens), with the graph's Optimum names. Search settings are the bench's
     /// (greedy; the peer sets lengths per request); intra-op threads are set explicitly.
     /// </summary>
-    public static string WriteModelFolder(string modelDirectory, int threads, string workDirectory, bool spinning = true)
+    public static string WriteModelFolder(string modelDirectory, int threads, string workDirectory, bool spinning = true, bool fused = false)
     {
         var folder = Path.Combine(workDirectory,
-            $"genai-{Path.GetFileName(Path.GetDirectoryName(modelDirectory))}-{Path.GetFileName(modelDirectory)}{(spinning ? "" : "-nospin")}");
+            $"genai-{Path.GetFileName(Path.GetDirectoryName(modelDirectory))}-{Path.GetFileName(modelDirectory)}{(fused ? "-fused" : "")}{(spinning ? "" : "-nospin")}");
         if (Directory.Exists(folder))
         {
             Directory.Delete(folder, recursive: true);
@@ -66,7 +70,7 @@ internal static class GenAiPeer
                 ["vocab_size"] = Int("vocab_size"),
                 ["decoder"] = new JsonObject
                 {
-                    ["filename"] = "model.onnx",
+                    ["filename"] = fused ? "model.fused.onnx" : "model.onnx",
                     ["session_options"] = new JsonObject
                     {
                         ["intra_op_num_threads"] = threads,
@@ -102,7 +106,7 @@ internal static class GenAiPeer
                 ["num_return_sequences"] = 1,
                 ["max_length"] = Int("n_positions", "max_position_embeddings"),
                 ["min_length"] = 0,
-                ["past_present_share_buffer"] = false,
+                ["past_present_share_buffer"] = fused,
                 ["repetition_penalty"] = 1.0,
                 ["temperature"] = 1.0,
                 ["top_k"] = 1,

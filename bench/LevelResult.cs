@@ -4,7 +4,8 @@ namespace ChatCluster.Bench;
 /// One row of the scaling table: an engine at one concurrency level, over its measured rounds. Tokens/s is the
 /// median of the rounds with their min and max; the latencies are medians of the rounds' figures. Peak RSS is the
 /// engine's process's high-water mark over this level alone (reset before it); allocation per decode step is the
-/// engine's scheduler thread's (steady state), unknown for the peers.
+/// engine's scheduler thread's (steady state), unknown for the peers. Tokens per CPU-second: the round's tokens
+/// over the CPU time of the process that made them (the bench's own for the engine), median of the rounds.
 /// </summary>
 internal sealed record LevelResult(
     string Engine,
@@ -20,10 +21,11 @@ internal sealed record LevelResult(
     double PeakRssMb,
     double? AllocatedBytesPerStep,
     double[] RoundTokensPerSecond,
-    StepPhases? Phases);
+    StepPhases? Phases,
+    double TokensPerCpuSecond);
 
-/// <summary>The engine's tokens/s over a peer's, taken round by round (round i of both ran back to back).</summary>
-internal sealed record RatioResult(int Concurrency, string Versus, double Median, double Min, double Max, double[] Rounds);
+/// <summary>An engine's tokens/s over another's, taken round by round (round i of both ran back to back).</summary>
+internal sealed record RatioResult(int Concurrency, string Engine, string Versus, double Median, double Min, double Max, double[] Rounds);
 
 /// <summary>What one engine measured in one round.</summary>
 internal sealed record Measurement(

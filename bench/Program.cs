@@ -19,6 +19,13 @@ using Spectre.Console;
 //                                          (all vs front+inference; cache routing vs random on turn 2 after an N-sentence opening)
 // dotnet run -c Release --project bench -- structured [--batch 32] [--tokens 64] [--rounds 5] [--seconds 3] [--model DIR]
 //                                          [--out bench/results/structured]   (schema compile, mask cost, constrained tokens/s)
+// dotnet run -c Release --project bench -- quality --text RUN/data/pretrain_heldout.txt [--model DIR] [--graphs G1,G2,...]
+//                                          [--prompts 16] [--tokens 64] [--out bench/results/fused]   (quantized graphs vs the first)
+if (args is ["quality", .. var qualityArgs])
+{
+    return await QualityBenchmark.RunAsync(qualityArgs);
+}
+
 if (args is not [("http" or "cluster" or "load" or "stack" or "roles" or "structured") and var mode, .. var rest])
 {
     return await BenchRunner.RunAsync(BenchOptions.Parse(args));

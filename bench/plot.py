@@ -1,5 +1,5 @@
 """Plots bench.json: per model, tokens/s against concurrent sequences for every engine (median, min-max bars),
-and the engine's round-by-round ratio to each peer."""
+and each engine variant's round-by-round ratio to the engines after it."""
 import json
 import sys
 
@@ -18,12 +18,12 @@ for (left, right), model in zip(axes, models):
         ys = [r["tokens_per_second"] for r in rows]
         err = [[y - r["tokens_per_second_min"] for y, r in zip(ys, rows)], [r["tokens_per_second_max"] - y for y, r in zip(ys, rows)]]
         left.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=engine)
-    for versus in dict.fromkeys(r["versus"] for r in model["ratios"]):
-        rows = [r for r in model["ratios"] if r["versus"] == versus]
+    for pair in dict.fromkeys((r["engine"], r["versus"]) for r in model["ratios"]):
+        rows = [r for r in model["ratios"] if (r["engine"], r["versus"]) == pair]
         xs = [r["concurrency"] for r in rows]
         ys = [r["median"] for r in rows]
         err = [[y - r["min"] for y, r in zip(ys, rows)], [r["max"] - y for y, r in zip(ys, rows)]]
-        right.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=f"chatcluster / {versus}")
+        right.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=" / ".join(pair))
     right.axhline(1.0, color="grey", linewidth=0.8)
     left.set_title(f"{model['model']} ({model['parameters']})", fontsize=9)
     right.set_title("ratio, round by round (median, min-max)", fontsize=9)

@@ -112,6 +112,7 @@ public static class SiloHost
                 {
                     MaxBatchRows = options.MaxBatch,
                     MaxQueuedRequests = options.MaxQueue,
+                    Graph = options.Graph,
                     PrefixCacheBytes = options.PrefixCacheMiB * 1024L * 1024,
                 })));
             }

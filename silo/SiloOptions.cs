@@ -73,6 +73,12 @@ public sealed record SiloOptions
     /// </summary>
     public int DrainSeconds { get; init; } = 5;
 
+    /// <summary>
+    /// The graph file of the model folder the engines run: the Optimum export, or the fused graph the pipeline
+    /// writes beside it (model.fused.onnx), whose KV cache is updated in place (README, "A fused graph").
+    /// </summary>
+    public string Graph { get; init; } = Inference.Model.DecoderModel.DefaultGraph;
+
     /// <summary>Rows decoded together at most (sequences, or beams); the scheduler's batch size.</summary>
     public int MaxBatch { get; init; } = 32;
 

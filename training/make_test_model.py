@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import data  # noqa: E402
 import export  # noqa: E402
+import fused_graph  # noqa: E402
 from chat_format import batch_dialogues, encode_chat  # noqa: E402
 from model import build_model  # noqa: E402
 from tokenizer import ENDOFTEXT, Tokenizer  # noqa: E402
@@ -64,6 +65,7 @@ def make(out: str, model_cfg: dict, pretrain_steps: int, sft_steps: int, words: 
     sft = train(model, dialogue_batch, TrainSettings(steps=sft_steps, batch_size=BATCH, lr=1e-3, warmup_steps=10),
                 "cpu", "fine-tune")
     export.write_model_folder(model, tokenizer, out, max_new_tokens=48)
+    fused_graph.build_folder(out)  # model.fused.onnx beside model.onnx, as the pipeline writes it
     summary = {"parameters": model.num_params(), "config": model.config.to_dict(),
                "pretrain_loss": [pretrain["loss"][0], pretrain["loss"][-1]], "sft_loss": [sft["loss"][0], sft["loss"][-1]]}
     print(json.dumps(summary), flush=True)

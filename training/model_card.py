@@ -50,8 +50,10 @@ def _quality_rows(a: dict, b: dict, d: dict) -> str:
     return "\n".join(rows)
 
 
-def render(m: dict, name: str, command: str, note: str, onnx_bytes: int) -> str:
+def render(m: dict, name: str, command: str, note: str, onnx_bytes: int, fused_bytes: int | None = None) -> str:
     c, mc, pre, sft, d, s = m["config"], m["config"]["model"], m["config"]["pretrain"], m["config"]["sft"], m["data"], m["seconds"]
+    fused = "" if fused_bytes is None else (f", `model.fused.onnx` ({fused_bytes / 1e6:.1f} MB, float32, the same weights as ONNX Runtime "
+                                            "fused operators with a KV buffer updated in place: `training/fused_graph.py`)")
     a, b = m["after_pretraining"], m["after_fine_tuning"]
     never, asked = b["common_never_asked"], b["common_asked"]
     return f"""# {name}
@@ -81,7 +83,7 @@ wrong definition.
 | layers × width × heads | {mc['n_layer']} × {mc['n_embd']} × {mc['n_head']} (head size {mc['n_embd'] // mc['n_head']}) |
 | context | {mc['n_positions']} tokens |
 | vocabulary | {mc['vocab_size']} (byte-level BPE: 256 bytes, {mc['vocab_size'] - 259} merges, `<|endoftext|>`, `<|im_start|>`, `<|im_end|>`) |
-| files | `model.onnx` ({onnx_bytes / 1e6:.1f} MB, float32, opset 17, decoder with past key/values), `tokenizer.json`, `config.json`, `generation_config.json`, `tokenizer_config.json` |
+| files | `model.onnx` ({onnx_bytes / 1e6:.1f} MB, float32, opset 17, decoder with past key/values){fused}, `tokenizer.json`, `config.json`, `generation_config.json`, `tokenizer_config.json` |
 
 ## Data
 
@@ -178,9 +180,10 @@ Rare held-out words:
 
 def write_model_card(model_dir: str, metrics: dict, command: str, name: str | None = None, note: str = "") -> None:
     onnx_bytes = os.path.getsize(os.path.join(model_dir, "model.onnx"))
+    fused = os.path.join(model_dir, "model.fused.onnx")
     name = name or os.path.basename(os.path.normpath(model_dir))
     with open(os.path.join(model_dir, "MODEL_CARD.md"), "w", encoding="utf-8") as f:
-        f.write(render(metrics, name, command, note, onnx_bytes))
+        f.write(render(metrics, name, command, note, onnx_bytes, os.path.getsize(fused) if os.path.exists(fused) else None))
 
 
 def main():

@@ -4,7 +4,8 @@
                                         [--set section.field=value ...] [--resume]
 
 Stages, each with its own progress bar: prepare the corpus, train the tokenizer, pretrain, evaluate,
-fine-tune on dialogues, evaluate again, export, plot. The output folder gets data/, model/ (the
+fine-tune on dialogues, evaluate again, export (model.onnx, and the fused model.fused.onnx),
+plot. The output folder gets data/, model/ (the
 folder the engine loads, with MODEL_CARD.md, metrics.json and training_curves.png), checkpoints/ and curves.json
 (curves.json and training_curves.png are rewritten at every checkpoint while training runs).
 --resume continues a run that was stopped: the prepared data, the tokenizer and each phase's checkpoint are
@@ -34,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 import evaluate  # noqa: E402
 import export  # noqa: E402
+import fused_graph  # noqa: E402
 from chat_format import batch_dialogues, encode_chat  # noqa: E402
 from llama_model import LlamaConfig  # noqa: E402
 from model import GPTConfig, build_model  # noqa: E402
@@ -297,6 +299,8 @@ def run(cfg: PipelineConfig, out: str, device: str, command: str, resume: bool =
     t = time.time()
     with tqdm(total=1, desc="7/7 export ONNX", dynamic_ncols=True) as bar:
         export.write_model_folder(model.cpu(), tokenizer, os.path.join(out, "model"), cfg.max_new_tokens)
+        # The fused graph beside it, read back from model.onnx (fused_graph.py): the engine and GenAI run either.
+        fused_graph.build_folder(os.path.join(out, "model"))
         bar.update(1)
     record("export", time.time() - t)
 

@@ -9,8 +9,11 @@ namespace ChatCluster.Inference.Model;
 /// past_key_values.N.key/value (B, H, P, D). Outputs: logits (B, S, V) and present.N.key/value (B, H, P+S, D).
 /// Names and shapes are read from the graph, so GPT-2, Llama and Qwen style exports load alike.
 /// Every tensor of a call lives in caller-owned pinned buffers: the call copies nothing on the host side.
+/// A fused graph (training/fused_graph.py: GroupQueryAttention) keeps these names but declares past and present
+/// with one sequence dimension: its KV buffer is shared and updated in place (<see cref="SharesKvBuffer"/>,
+/// DecoderModel.InPlace.cs).
 /// </summary>
-public sealed class DecoderModel : IDisposable
+public sealed partial class DecoderModel : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
@@ -29,6 +32,9 @@ public sealed class DecoderModel : IDisposable
     // logits keep their shape while the batch does. Only the mask and the presents are new each step.
     private Dictionary<TensorKey, OrtValue> _retained = [];
     private Dictionary<TensorKey, OrtValue> _used = [];
+
+    /// <summary>The Optimum graph's file name in a model folder.</summary>
+    public const string DefaultGraph = "model.onnx";
 
     private DecoderModel(ModelConfig config, InferenceSession session, ExecutionDevice device)
     {
@@ -69,6 +75,16 @@ public sealed class DecoderModel : IDisposable
         }
 
         KvShape = new KvShape(layers, dims[1], dims[3]);
+
+        // Optimum declares present's length as past + new ("past_sequence_length + sequence_length"); a graph whose
+        // present has past's own length writes into the past buffer it was given.
+        var pastLength = pastMeta.SymbolicDimensions[2];
+        SharesKvBuffer = pastLength.Length > 0 && pastLength == session.OutputMetadata["present.0.key"].SymbolicDimensions[2];
+        if (SharesKvBuffer)
+        {
+            _binding = session.CreateIoBinding();
+        }
+
         var logitsDims = session.OutputMetadata["logits"].Dimensions;
         VocabSize = logitsDims.Length == 3 && logitsDims[2] > 0 ? logitsDims[2] : config.VocabSize;
 
@@ -101,19 +117,26 @@ public sealed class DecoderModel : IDisposable
 
     public bool HasPositionIds { get; }
 
+    /// <summary>
+    /// Whether past and present are one buffer of fixed capacity, right-padded (a fused GroupQueryAttention graph):
+    /// run it with <see cref="RunInPlace"/>; otherwise with <see cref="Run"/>.
+    /// </summary>
+    public bool SharesKvBuffer { get; }
+
     internal KvShape KvShape { get; }
 
     /// <summary>
-    /// Loads model.onnx of a model folder on the given device; <paramref name="threads"/> intra-op threads (0: one
-    /// per core); <paramref name="allowSpinning"/> lets idle intra-op threads spin (ONNX Runtime's default; off here).
+    /// Loads a graph of a model folder (model.onnx, or e.g. model.fused.onnx) on the given device; <paramref name="threads"/>
+    /// intra-op threads (0: one per core); <paramref name="allowSpinning"/> lets idle intra-op threads spin (ONNX
+    /// Runtime's default; off here).
     /// </summary>
-    public static DecoderModel Load(string directory, ExecutionDevice device, int threads = 0, bool allowSpinning = false)
+    public static DecoderModel Load(string directory, ExecutionDevice device, int threads = 0, bool allowSpinning = false, string graph = DefaultGraph)
     {
         var config = ModelConfig.Load(directory);
-        var path = Path.Combine(config.Directory, "model.onnx");
+        var path = Path.Combine(config.Directory, graph);
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"The model folder '{config.Directory}' has no model.onnx.", path);
+            throw new FileNotFoundException($"The model folder '{config.Directory}' has no {graph}.", path);
         }
 
         using var options = device.CreateSessionOptions(threads, allowSpinning);
@@ -128,6 +151,11 @@ public sealed class DecoderModel : IDisposable
     /// </summary>
     internal void Run(ModelStepBuffers io, int batch, int tokens, KvCache past, KvCache present)
     {
+        if (SharesKvBuffer)
+        {
+            throw new InvalidOperationException($"{Config.Id}'s graph shares its KV buffer: run it with RunInPlace.");
+        }
+
         if (past.Rows != batch)
         {
             throw new ArgumentException($"The past cache has {past.Rows} rows for a batch of {batch}.", nameof(past));
@@ -164,14 +192,7 @@ public sealed class DecoderModel : IDisposable
         }
         finally
         {
-            // Handles this call did not use are released; the ones it used are kept for the next call.
-            foreach (var value in _retained.Values)
-            {
-                value.Dispose();
-            }
-
-            _retained.Clear();
-            (_retained, _used) = (_used, _retained);
+            RetainUsedTensors();
             Array.Clear(_inputs);
             Array.Clear(_outputs);
         }
@@ -179,6 +200,7 @@ public sealed class DecoderModel : IDisposable
 
     public void Dispose()
     {
+        _binding?.Dispose();
         foreach (var value in _retained.Values)
         {
             value.Dispose();
@@ -197,10 +219,13 @@ public sealed class DecoderModel : IDisposable
         }
     }
 
-    /// <summary>A tensor over a pinned buffer: the last call's handle when address, type and shape match, else a new one.</summary>
-    private OrtValue Tensor<T>(PinnedBuffer<T> buffer, TensorElementType type, long[] shape) where T : unmanaged
+    private OrtValue Tensor<T>(PinnedBuffer<T> buffer, TensorElementType type, long[] shape) where T : unmanaged =>
+        Tensor(buffer.Address, System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), type, shape);
+
+    /// <summary>A tensor over pinned memory: the last call's handle when address, type and shape match, else a new one.</summary>
+    private OrtValue Tensor(IntPtr address, int elementBytes, TensorElementType type, long[] shape)
     {
-        var key = new TensorKey(buffer.Address, type, shape[0], shape[1], shape.Length > 2 ? shape[2] : -1, shape.Length > 3 ? shape[3] : -1);
+        var key = new TensorKey(address, type, shape[0], shape[1], shape.Length > 2 ? shape[2] : -1, shape.Length > 3 ? shape[3] : -1);
         if (_used.TryGetValue(key, out var value))
         {
             return value;
@@ -208,22 +233,29 @@ public sealed class DecoderModel : IDisposable
 
         if (!_retained.Remove(key, out value))
         {
-            value = CreateTensor(buffer, type, shape);
+            long elements = 1;
+            foreach (var d in shape)
+            {
+                elements *= d;
+            }
+
+            value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, address, elements * elementBytes);
         }
 
         _used.Add(key, value);
         return value;
     }
 
-    private static OrtValue CreateTensor<T>(PinnedBuffer<T> buffer, TensorElementType type, long[] shape) where T : unmanaged
+    /// <summary>Releases the handles the last call did not use and keeps the ones it used for the next call.</summary>
+    private void RetainUsedTensors()
     {
-        long elements = 1;
-        foreach (var d in shape)
+        foreach (var value in _retained.Values)
         {
-            elements *= d;
+            value.Dispose();
         }
 
-        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, buffer.Address, elements * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+        _retained.Clear();
+        (_retained, _used) = (_used, _retained);
     }
 
     private static void SetShape(long[] shape, params ReadOnlySpan<long> dims) => dims.CopyTo(shape);

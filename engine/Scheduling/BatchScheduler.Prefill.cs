@@ -10,6 +10,12 @@ public sealed partial class BatchScheduler
     /// </summary>
     private void Prefill()
     {
+        if (_batch is SlotDecodeBatch slots)
+        {
+            PrefillInSlots(slots);
+            return;
+        }
+
         var budget = _options.PrefillChunkTokens;
         if (_prefilling is null && PrefillGroup(budget))
         {

@@ -17,7 +17,8 @@ namespace ChatCluster.Inference.Scheduling;
 ///   2. prefill up to <see cref="SchedulerOptions.PrefillChunkTokens"/> prompt tokens (padding included): the
 ///      new short prompts at the head of the queue together in one call, or else one chunk of the head sequence
 ///      (a long prompt takes several steps, so running streams wait at most one chunk; a conversation's kept
-///      cache is continued here); a sequence whose prompt is done picks its first token and is ready to join;
+///      cache is continued here); a sequence whose prompt is done picks its first token and is ready to join.
+///      On a fused graph every prompt chunk runs in the sequence's own slot instead (BatchScheduler.SlotPrefill.cs);
 ///   3. rebuild the batch's rows if sequences left or joined;
 ///   4. decode: one model call for every row; each sequence picks its next token with its own sampling.
 /// The step's plan is data (which sequences, how many tokens); <see cref="DecodeBatch"/> runs it.
@@ -32,7 +33,7 @@ public sealed partial class BatchScheduler : IDisposable
     private readonly DecodeBatch _batch;
     private readonly PrefixCache _prefixCache;
     private readonly ModelStepBuffers _prefillIo = new();
-    private readonly List<(Sequence, KvCache, int)> _joining = [];
+    private readonly List<(Sequence, KvCache?, int)> _joining = [];
     private readonly List<Sequence> _group = [];
     private readonly Stack<KvCache> _cachePool = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -55,7 +56,7 @@ public sealed partial class BatchScheduler : IDisposable
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
         });
-        _batch = new DecodeBatch(model);
+        _batch = DecodeBatch.For(model, options);
         _prefixCache = new PrefixCache(options.PrefixCacheBytes, Return);
         _prefillPast = new KvCache(model.KvShape);
         _prefillPresent = new KvCache(model.KvShape);

@@ -3,223 +3,46 @@ using ChatCluster.Inference.Model;
 namespace ChatCluster.Inference.Scheduling;
 
 /// <summary>
-/// The rows that decode together, and their KV cache. Rows are left-padded to a common length L: row r's
-/// sequence holds its <c>Computed</c> tokens at positions [L - Computed, L) and the attention mask hides the
-/// rest. Because every row then appends at L, a decode step feeds the present of the last step back as its
-/// past with no copy on our side (two caches swap roles each step). A joiner's row is copied in when it joins,
-/// rows after a leaver move down one block when it leaves, and every row is copied only when the common length
-/// must change (<see cref="Rebuild"/>) or a beam search reorders its beams (<see cref="ReorderBeams"/>).
+/// The rows that decode together and their KV cache, in one of two layouts chosen by the model's graph:
+/// <see cref="PaddedDecodeBatch"/> (Optimum graph: left-padded rows, a new present each step) or
+/// <see cref="SlotDecodeBatch"/> (fused graph: one right-padded slot per row, updated in place).
+/// Rows are numbered in <see cref="Sequences"/> order, each sequence taking <c>Rows</c> consecutive rows.
 /// </summary>
-internal sealed class DecodeBatch(DecoderModel model)
+internal abstract class DecodeBatch
 {
-    private readonly List<Sequence> _sequences = [];
-    private readonly List<Sequence> _kept = [];
-    private readonly ModelStepBuffers _io = new();
-    private KvCache _cache = new(model.KvShape);
-    private KvCache _spare = new(model.KvShape);
-    private KvCache _beamScratch = new(model.KvShape);
-
-    /// <summary>Rows are re-laid at a shorter length when more than 1/PaddingShare of every row would be padding.</summary>
-    private const int PaddingShare = 8;
-
     /// <summary>The sequences with rows, in row order (a List, so that the loop's foreach does not box an enumerator).</summary>
-    public List<Sequence> Sequences => _sequences;
+    public abstract List<Sequence> Sequences { get; }
 
-    public int Rows { get; private set; }
+    public int Rows { get; protected set; }
 
-    public long CacheBytes => _cache.Bytes;
+    /// <summary>Pinned memory the batch's KV buffers hold.</summary>
+    public abstract long CacheCapacityBytes { get; }
 
-    /// <summary>Pinned memory of the batch cache and its spare (they swap roles when rows join or leave).</summary>
-    public long CacheCapacityBytes => _cache.CapacityBytes + _spare.CapacityBytes;
+    public static DecodeBatch For(DecoderModel model, SchedulerOptions options) =>
+        model.SharesKvBuffer ? new SlotDecodeBatch(model, options.MaxBatchRows) : new PaddedDecodeBatch(model);
 
     /// <summary>
-    /// Drops finished and cancelled sequences and appends <paramref name="joining"/> ones (each with its row of a
-    /// prefill cache, its tokens right-aligned there). Returns whether anything changed.
-    /// In place when it can: rows that stay keep their place (each row after a leaver moves down, one block copy
-    /// per row and tensor) and joiners are appended at the current length L, so a join copies only the joiner's own row.
-    /// Every row is copied into the spare cache at a new length only when a joiner is longer than L, or when the
-    /// rows that stay are so much shorter than L that their left padding would cost more than the copy.
+    /// Drops finished and cancelled sequences and appends <paramref name="joining"/> ones, whose prompts are in
+    /// the given row of a prefill cache (padded layout) or already in their own slots (slot layout: no cache).
+    /// Returns whether anything changed.
     /// </summary>
-    public bool Rebuild(IReadOnlyList<(Sequence Sequence, KvCache Cache, int Row)> joining)
-    {
-        var leaving = _sequences.Exists(static s => s.IsDone);
-        if (!leaving && joining.Count == 0)
-        {
-            return false;
-        }
-
-        var longest = 0;
-        var staying = 0;
-        foreach (var s in _sequences)
-        {
-            if (!s.IsDone)
-            {
-                longest = Math.Max(longest, s.Computed);
-                staying += s.Rows;
-            }
-        }
-
-        var rows = staying;
-        foreach (var (s, _, _) in joining)
-        {
-            longest = Math.Max(longest, s.Computed);
-            rows += s.Rows;
-        }
-
-        var length = _cache.Length;
-        var inPlace = staying > 0 && longest <= length && (length - longest) * PaddingShare <= length;
-        if (!inPlace)
-        {
-            length = longest;
-            _spare.Resize(rows, length);
-        }
-
-        var target = 0;
-        var source = 0;
-        var kept = _kept;
-        kept.Clear();
-        foreach (var s in _sequences)
-        {
-            if (!s.IsDone)
-            {
-                for (var b = 0; b < s.Rows; b++, target++)
-                {
-                    if (!inPlace)
-                    {
-                        _cache.CopyRowTo(source + b, _cache.Length - s.Computed, s.Computed, _spare, target, length - s.Computed);
-                    }
-                    else if (source + b != target)
-                    {
-                        _cache.MoveRow(source + b, target);
-                    }
-                }
-
-                kept.Add(s);
-            }
-
-            source += s.Rows;
-        }
-
-        var into = _spare;
-        if (inPlace)
-        {
-            _cache.ResizeRows(rows);
-            into = _cache;
-        }
-
-        foreach (var (s, own, row) in joining)
-        {
-            // A beam search's rows all start from the one prompt cache.
-            for (var b = 0; b < s.Rows; b++)
-            {
-                own.CopyRowTo(row, own.Length - s.Computed, s.Computed, into, target++, length - s.Computed);
-            }
-
-            s.State = SequenceState.Running;
-            kept.Add(s);
-        }
-
-        _sequences.Clear();
-        _sequences.AddRange(kept);
-        if (!inPlace)
-        {
-            (_cache, _spare) = (_spare, _cache);
-        }
-
-        Rows = rows;
-        return true;
-    }
+    public abstract bool Rebuild(IReadOnlyList<(Sequence Sequence, KvCache? Cache, int Row)> joining);
 
     /// <summary>
     /// One decode step: every row feeds its current token; on return <see cref="RowLogits"/> has each row's
     /// next-token logits and each sequence's <c>Computed</c> has grown by one.
     /// </summary>
-    public void Step()
-    {
-        var rows = Rows;
-        var past = _cache.Length;
-        _io.Reserve(rows, 1, past, model.VocabSize);
-        var ids = _io.InputIds.Span;
-        var positions = _io.PositionIds.Span;
-        var mask = _io.AttentionMask.Span[..(rows * (past + 1))];
-        var row = 0;
-        foreach (var s in _sequences)
-        {
-            for (var b = 0; b < s.Rows; b++, row++)
-            {
-                ids[row] = s.NextTokens[b];
-                positions[row] = s.Computed;
-                var rowMask = mask.Slice(row * (past + 1), past + 1);
-                rowMask[..(past - s.Computed)].Clear();
-                rowMask[(past - s.Computed)..].Fill(1);
-            }
-        }
-
-        model.Run(_io, rows, 1, _cache, _spare);
-        (_cache, _spare) = (_spare, _cache);
-        foreach (var s in _sequences)
-        {
-            s.Computed++;
-        }
-    }
+    public abstract void Step();
 
     /// <summary>Logits of one row after <see cref="Step"/>: (vocab).</summary>
-    public Span<float> RowLogits(int row) => _io.Logits.Span.Slice(row * model.VocabSize, model.VocabSize);
+    public abstract Span<float> RowLogits(int row);
 
     /// <summary>Logits of a block of rows: (count, vocab).</summary>
-    public Span<float> BlockLogits(int firstRow, int count) =>
-        _io.Logits.Span.Slice(firstRow * model.VocabSize, count * model.VocabSize);
+    public abstract Span<float> BlockLogits(int firstRow, int count);
 
-    /// <summary>
-    /// After a beam step: row firstRow + i becomes a copy of row firstRow + parents[i].
-    /// </summary>
-    public void ReorderBeams(int firstRow, ReadOnlySpan<int> parents)
-    {
-        var k = parents.Length;
-        var identity = true;
-        for (var i = 0; i < k; i++)
-        {
-            identity &= parents[i] == i;
-        }
-
-        if (identity)
-        {
-            return;
-        }
-
-        _beamScratch.Resize(k, _cache.Length);
-        for (var i = 0; i < k; i++)
-        {
-            _cache.CopyRowTo(firstRow + parents[i], 0, _cache.Length, _beamScratch, i, 0);
-        }
-
-        for (var i = 0; i < k; i++)
-        {
-            _beamScratch.CopyRowTo(i, 0, _cache.Length, _cache, firstRow + i, 0);
-        }
-    }
+    /// <summary>After a beam step: row firstRow + i becomes a copy of row firstRow + parents[i].</summary>
+    public abstract void ReorderBeams(int firstRow, ReadOnlySpan<int> parents);
 
     /// <summary>Copies one row's cache (its valid positions only) into <paramref name="target"/>, for keeping after the turn.</summary>
-    public KvCache ExtractRow(int row, int computed, KvCache target)
-    {
-        target.Resize(1, computed);
-        _cache.CopyRowTo(row, _cache.Length - computed, computed, target, 0, 0);
-        return target;
-    }
-
-    public int FirstRowOf(Sequence sequence)
-    {
-        var row = 0;
-        foreach (var s in _sequences)
-        {
-            if (ReferenceEquals(s, sequence))
-            {
-                return row;
-            }
-
-            row += s.Rows;
-        }
-
-        return -1;
-    }
+    public abstract KvCache ExtractRow(int row, int computed, KvCache target);
 }

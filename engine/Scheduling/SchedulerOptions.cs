@@ -20,4 +20,10 @@ public sealed record SchedulerOptions
 
     /// <summary>ONNX Runtime intra-op threads; 0 lets it choose (one per core).</summary>
     public int Threads { get; init; }
+
+    /// <summary>
+    /// The graph file of the model folder to run: the Optimum export (model.onnx) or the fused graph the pipeline
+    /// writes beside it (model.fused.onnx; training/fused_graph.py), whose KV buffer is updated in place.
+    /// </summary>
+    public string Graph { get; init; } = Model.DecoderModel.DefaultGraph;
 }

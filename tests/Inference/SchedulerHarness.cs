@@ -10,10 +10,10 @@ namespace ChatCluster.Tests.Inference;
 /// <summary>A real scheduler on the test model, with helpers to submit token prompts and read replies.</summary>
 internal sealed class SchedulerHarness : IDisposable
 {
-    public SchedulerHarness(SchedulerOptions? options = null, bool endTokens = true, string? model = null)
+    public SchedulerHarness(SchedulerOptions? options = null, bool endTokens = true, string? model = null, string graph = DecoderModel.DefaultGraph)
     {
         model ??= TestPaths.TinyModel;
-        Model = DecoderModel.Load(model, ExecutionDevice.Cpu);
+        Model = DecoderModel.Load(model, ExecutionDevice.Cpu, graph: graph);
         Tokenizer = BpeTokenizer.Load(Path.Combine(model, "tokenizer.json"));
         Scheduler = new BatchScheduler(Model, Tokenizer, endTokens ? Model.Config.EndTokenIds : [], options ?? new SchedulerOptions());
     }

@@ -18,7 +18,7 @@ public sealed class TrainingPipelineSmokeTests : IDisposable
         RunPipeline();
 
         string model = Path.Combine(_out, "model");
-        foreach (var file in new[] { "model.onnx", "tokenizer.json", "config.json", "generation_config.json", "tokenizer_config.json" })
+        foreach (var file in new[] { "model.onnx", "model.fused.onnx", "tokenizer.json", "config.json", "generation_config.json", "tokenizer_config.json" })
             Assert.True(File.Exists(Path.Combine(model, file)), $"{file} missing");
         foreach (var file in new[] { "training_curves.png", "metrics.json", "MODEL_CARD.md" })
             Assert.True(File.Exists(Path.Combine(model, file)), $"{file} missing");
