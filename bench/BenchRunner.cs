@@ -166,8 +166,8 @@ internal static class BenchRunner
     /// </summary>
     private static readonly (string Name, string Graph, bool Spinning, int? Threads)[] LocalEngines =
     [
-        ("chatcluster", DecoderModel.DefaultGraph, false, null),
-        ("chatcluster-spin", DecoderModel.DefaultGraph, true, null),
+        ("chatcluster", DecoderModel.OptimumGraph, false, null),
+        ("chatcluster-spin", DecoderModel.OptimumGraph, true, null),
         ("chatcluster-fused", "model.fused.onnx", false, null),
         ("chatcluster-fused-spin", "model.fused.onnx", true, null),
         ("chatcluster-fused-1t", "model.fused.onnx", false, 1),

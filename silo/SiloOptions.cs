@@ -77,7 +77,7 @@ public sealed record SiloOptions
     /// The graph file of the model folder the engines run: the Optimum export, or the fused graph the pipeline
     /// writes beside it (model.fused.onnx), whose KV cache is updated in place (README, "A fused graph").
     /// </summary>
-    public string Graph { get; init; } = Inference.Model.DecoderModel.DefaultGraph;
+    public string? Graph { get; init; }
 
     /// <summary>Rows decoded together at most (sequences, or beams); the scheduler's batch size.</summary>
     public int MaxBatch { get; init; } = 32;

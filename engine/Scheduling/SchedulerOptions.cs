@@ -23,7 +23,8 @@ public sealed record SchedulerOptions
 
     /// <summary>
     /// The graph file of the model folder to run: the Optimum export (model.onnx) or the fused graph the pipeline
-    /// writes beside it (model.fused.onnx; training/fused_graph.py), whose KV buffer is updated in place.
+    /// writes beside it (model.fused.onnx; training/fused_graph.py), whose KV buffer is updated in place. Null: the
+    /// fused graph where the folder has one, else the Optimum export.
     /// </summary>
-    public string Graph { get; init; } = Model.DecoderModel.DefaultGraph;
+    public string? Graph { get; init; }
 }

@@ -28,7 +28,7 @@ internal static class ServeCommand
     private static readonly Option<string> Routing = new("--routing") { Description = "cache (to the engine holding a conversation's cache, else the least loaded) or random.", DefaultValueFactory = _ => Defaults.Routing, HelpName = "cache|random" };
     private static readonly Option<string> Dashboard = new("--dashboard") { Description = "The Orleans dashboard at /dashboard: on (the default) or off (the default of a front silo).", HelpName = "on|off" };
     private static readonly Option<int> DrainSeconds = new("--drain-seconds") { Description = "On SIGTERM, how long running generations may take to finish; the process ends at most 5 s later, whatever Redis does.", DefaultValueFactory = _ => Defaults.DrainSeconds, HelpName = "N" };
-    private static readonly Option<string> Graph = new("--graph") { Description = "The model folder's graph file: model.onnx (the Optimum export) or model.fused.onnx (KV cache updated in place).", DefaultValueFactory = _ => Defaults.Graph, HelpName = "FILE" };
+    private static readonly Option<string?> Graph = new("--graph") { Description = "The model folder's graph file: model.onnx (the Optimum export) or model.fused.onnx (KV cache updated in place); default: the fused one where the folder has it.", HelpName = "FILE" };
     private static readonly Option<int> MaxBatch = new("--max-batch") { Description = "Most sequences (or beams) decoded together in one model step.", DefaultValueFactory = _ => Defaults.MaxBatch };
     private static readonly Option<int> MaxQueue = new("--max-queue") { Description = "Requests that may wait for a batch row; beyond it callers get 429.", DefaultValueFactory = _ => Defaults.MaxQueue };
     private static readonly Option<int> PrefixCacheMiB = new("--prefix-cache-mb") { Description = "Memory (MiB) for conversations' KV caches kept between turns.", DefaultValueFactory = _ => Defaults.PrefixCacheMiB };
@@ -110,7 +110,7 @@ internal static class ServeCommand
             "off" => false,
             var other => throw new ArgumentException($"--dashboard '{other}' must be on or off."),
         },
-        Graph = parseResult.GetValue(Graph)!,
+        Graph = parseResult.GetValue(Graph),
         MaxBatch = parseResult.GetValue(MaxBatch),
         MaxQueue = parseResult.GetValue(MaxQueue),
         PrefixCacheMiB = parseResult.GetValue(PrefixCacheMiB),

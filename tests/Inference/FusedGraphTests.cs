@@ -33,7 +33,7 @@ public sealed class FusedGraphTests
     {
         // tiny-llama's fused graph: rotary inside GroupQueryAttention, 2 KV heads for 4 query heads, RMSNorm.
         var model = Path.Combine(TestPaths.RepositoryRoot, folder);
-        var optimum = await JoinsAndLeavesAsync(model, DecoderModel.DefaultGraph);
+        var optimum = await JoinsAndLeavesAsync(model, DecoderModel.OptimumGraph);
         var fused = await JoinsAndLeavesAsync(model, Fused);
         Assert.All(optimum, reply => Assert.StartsWith("Length: ", reply));
         Assert.Equal(optimum, fused);
@@ -50,7 +50,7 @@ public sealed class FusedGraphTests
             return ([.. replies.Select(r => r.Text)], harness.Scheduler.LargestPrefillGroup);
         }
 
-        var optimum = await RunAsync(DecoderModel.DefaultGraph);
+        var optimum = await RunAsync(DecoderModel.OptimumGraph);
         var fused = await RunAsync(Fused);
         Assert.True(fused.Group >= 2, $"largest prefill group on the fused graph: {fused.Group}");
         Assert.Equal(optimum.Texts, fused.Texts);
@@ -67,7 +67,7 @@ public sealed class FusedGraphTests
             return [.. (await Task.WhenAll(sequences.Select(SchedulerHarness.ReadAsync))).Select(r => r.Text)];
         }
 
-        Assert.Equal(await RunAsync(DecoderModel.DefaultGraph), await RunAsync(Fused));
+        Assert.Equal(await RunAsync(DecoderModel.OptimumGraph), await RunAsync(Fused));
     }
 
     [Fact]
@@ -103,7 +103,7 @@ public sealed class FusedGraphTests
             return beam.Text;
         }
 
-        Assert.Equal(await RunAsync(DecoderModel.DefaultGraph), await RunAsync(Fused));
+        Assert.Equal(await RunAsync(DecoderModel.OptimumGraph), await RunAsync(Fused));
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace ChatCluster.Tests.Inference;
 /// <summary>A real scheduler on the test model, with helpers to submit token prompts and read replies.</summary>
 internal sealed class SchedulerHarness : IDisposable
 {
-    public SchedulerHarness(SchedulerOptions? options = null, bool endTokens = true, string? model = null, string graph = DecoderModel.DefaultGraph)
+    public SchedulerHarness(SchedulerOptions? options = null, bool endTokens = true, string? model = null, string graph = DecoderModel.OptimumGraph)
     {
         model ??= TestPaths.TinyModel;
         Model = DecoderModel.Load(model, ExecutionDevice.Cpu, graph: graph);
