@@ -17,7 +17,7 @@ internal static class DecoderConsistency
 
     public static void AssertCachedBatchEqualsRecompute(string modelFolder)
     {
-        using var model = DecoderModel.Load(modelFolder, ExecutionDevice.Cpu);
+        using var model = DecoderModel.Load(modelFolder, ExecutionDevice.Cpu, graph: DecoderModel.OptimumGraph);
         int[] shortRow = [11, 12, 13, 14, 15];
         int[] longRow = [5, 17, 42, 99, 3, 250, 7];
         var io = new ModelStepBuffers();

@@ -23,7 +23,7 @@ public sealed class TinyLlamaDecoderTests : IDisposable
     [Fact]
     public void The_graph_takes_position_ids_and_caches_fewer_key_value_heads_than_query_heads()
     {
-        using var model = DecoderModel.Load(TinyLlama, ExecutionDevice.Cpu);
+        using var model = DecoderModel.Load(TinyLlama, ExecutionDevice.Cpu, graph: DecoderModel.OptimumGraph);
         using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(TinyLlama, "config.json")));
         var c = config.RootElement;
         Assert.Equal("llama", c.GetProperty("model_type").GetString());
