@@ -28,7 +28,7 @@ internal sealed class StructuredBenchmark(StructuredOptions options)
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         using var engine = InferenceEngine.Load(options.Model, ExecutionDevice.Cpu, new SchedulerOptions { MaxBatchRows = options.Batch, MaxQueuedRequests = options.Batch * 4 });
-        var vocabulary = engine.Vocabulary;
+        var vocabulary = options.Tokenizer is { } path ? OtherVocabulary(path) : engine.Vocabulary;
         var compile = Schemas.Select(s => (s.Name, Milliseconds: CompileMilliseconds(s.Schema, vocabulary))).ToList();
         var masks = Schemas.Select(s => (s.Name, Steps: MaskMicroseconds(s.Schema, vocabulary))).ToList();
         var allSteps = masks.SelectMany(m => m.Steps.All).ToList();
@@ -60,13 +60,21 @@ internal sealed class StructuredBenchmark(StructuredOptions options)
                 UnconstrainedTokensPerSecond = throughput.Free.Select(t => Math.Round(t, 1)).ToArray(),
                 ConstrainedTokensPerSecond = throughput.Constrained.Select(t => Math.Round(t, 1)).ToArray(),
                 MedianRatio = Math.Round(Median(throughput.Constrained) / Median(throughput.Free), 3),
+                DecodeStepsMedianRatio = Math.Round(Median(throughput.ConstrainedDecode) / Median(throughput.FreeDecode), 3),
+                UnconstrainedDecodeTokensPerSecond = throughput.FreeDecode.Select(t => Math.Round(t, 1)).ToArray(),
+                ConstrainedDecodeTokensPerSecond = throughput.ConstrainedDecode.Select(t => Math.Round(t, 1)).ToArray(),
+                UnconstrainedHostMicrosecondsPerToken = Math.Round(throughput.FreeHost, 2),
+                ConstrainedHostMicrosecondsPerToken = Math.Round(throughput.ConstrainedHost, 2),
+                UnconstrainedMeanReplyTokens = Math.Round(throughput.FreeReply, 1),
+                ConstrainedMeanReplyTokens = Math.Round(throughput.ConstrainedReply, 1),
             },
         };
 
         Directory.CreateDirectory(options.OutputDirectory);
         var json = JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true });
-        await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "structured.json"), json, cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "structured.md"), Markdown(result.CompileMilliseconds, result.MaskMicroseconds, throughput, result.Throughput.MedianRatio, vocabulary.Size), cancellationToken);
+        var name = options.Tokenizer is null ? "structured" : $"structured-vocabulary-{vocabulary.Size}";
+        await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, name + ".json"), json, cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, name + ".md"), Markdown(result.CompileMilliseconds, result.MaskMicroseconds, throughput, result.Throughput.MedianRatio, vocabulary.Size), cancellationToken);
         AnsiConsole.WriteLine(json);
         return 0;
     }
@@ -144,31 +152,42 @@ internal sealed class StructuredBenchmark(StructuredOptions options)
         return (all, firstVisits);
     }
 
-    private async Task<(List<double> Free, List<double> Constrained)> Throughput(InferenceEngine engine, CancellationToken cancellationToken)
+    private async Task<(List<double> Free, List<double> Constrained, double FreeReply, double ConstrainedReply, List<double> FreeDecode, List<double> ConstrainedDecode, double FreeHost, double ConstrainedHost)> Throughput(InferenceEngine engine, CancellationToken cancellationToken)
     {
         var free = new List<double>();
         var constrained = new List<double>();
+        var freeDecode = new List<double>();
+        var constrainedDecode = new List<double>();
+        var host = new List<double>[] { [], [] };
+        var replies = new long[2];
+        var requests = new long[2];
         var constraint = new OutputConstraint { Kind = OutputConstraintKind.JsonSchema, Schema = ThroughputSchema };
         for (var round = -1; round < options.Rounds; round++)
         {
             foreach (var withConstraint in new[] { false, true })
             {
-                var tokensPerSecond = await Round(engine, withConstraint ? constraint : null, round, cancellationToken);
-                AnsiConsole.MarkupLine($"round {round + 1} {(withConstraint ? "constrained" : "unconstrained")}: {tokensPerSecond:F0} tokens/s");
+                var (tokensPerSecond, tokens, done, decodeTokensPerSecond, hostMicroseconds) = await Round(engine, withConstraint ? constraint : null, round, cancellationToken);
+                AnsiConsole.MarkupLine($"round {round + 1} {(withConstraint ? "constrained" : "unconstrained")}: {tokensPerSecond:F0} tokens/s, decode steps {decodeTokensPerSecond:F0} tokens/s");
                 if (round >= 0)
                 {
                     (withConstraint ? constrained : free).Add(tokensPerSecond);
+                    (withConstraint ? constrainedDecode : freeDecode).Add(decodeTokensPerSecond);
+                    host[withConstraint ? 1 : 0].Add(hostMicroseconds);
+                    replies[withConstraint ? 1 : 0] += tokens;
+                    requests[withConstraint ? 1 : 0] += done;
                 }
             }
         }
 
-        return (free, constrained);
+        return (free, constrained, (double)replies[0] / requests[0], (double)replies[1] / requests[1], freeDecode, constrainedDecode, Median(host[0]), Median(host[1]));
     }
 
     /// <summary>Batch streams, each starting its next request as soon as the last ends, for the round's time.</summary>
-    private async Task<double> Round(InferenceEngine engine, OutputConstraint? constraint, int round, CancellationToken cancellationToken)
+    private async Task<(double TokensPerSecond, long Tokens, long Requests, double DecodeTokensPerSecond, double HostMicroseconds)> Round(InferenceEngine engine, OutputConstraint? constraint, int round, CancellationToken cancellationToken)
     {
         var tokens = 0L;
+        var requests = 0L;
+        var (_, _, decodeBefore, modelBefore) = engine.Scheduler.PhaseTicks;
         var started = Stopwatch.GetTimestamp();
         var deadline = TimeSpan.FromSeconds(options.RoundSeconds);
         var streams = Enumerable.Range(0, options.Batch).Select(async stream =>
@@ -182,21 +201,38 @@ internal sealed class StructuredBenchmark(StructuredOptions options)
                     if (delta.Finish is not null)
                     {
                         Interlocked.Add(ref tokens, delta.CompletionTokens);
+                        Interlocked.Increment(ref requests);
                     }
                 }
             }
         });
         await Task.WhenAll(streams);
-        return tokens / Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+
+        // Decode steps alone (the model call for every row, then each row's mask, sampling and streaming out): each
+        // request's first token comes from its prefill, the rest from decode steps.
+        var (_, _, decodeAfter, modelAfter) = engine.Scheduler.PhaseTicks;
+        var decodeSeconds = (double)(decodeAfter - decodeBefore) / Stopwatch.Frequency;
+
+        // What a decode step spends beyond the model call (masks, sampling, streaming out), per token.
+        var hostMicroseconds = (decodeAfter - decodeBefore - (modelAfter - modelBefore)) * 1e6 / Stopwatch.Frequency / (tokens - requests);
+        return (tokens / elapsed, tokens, requests, (tokens - requests) / decodeSeconds, hostMicroseconds);
+    }
+
+    /// <summary>Another tokenizer's vocabulary, its special tokens as end tokens.</summary>
+    private static TokenVocabulary OtherVocabulary(string path)
+    {
+        var tokenizer = ChatCluster.Inference.Tokenization.BpeTokenizer.Load(path);
+        return TokenVocabulary.From(tokenizer, [.. tokenizer.AddedTokens.Where(t => t.Special).Select(t => t.Id)]);
     }
 
     private static double Median(List<double> values) => Percentiles.Of([.. values], 0.5);
 
-    private string Markdown(Dictionary<string, double> compile, object masks, (List<double> Free, List<double> Constrained) throughput, double ratio, int vocabularySize) =>
+    private string Markdown(Dictionary<string, double> compile, object masks, (List<double> Free, List<double> Constrained, double FreeReply, double ConstrainedReply, List<double> FreeDecode, List<double> ConstrainedDecode, double FreeHost, double ConstrainedHost) throughput, double ratio, int vocabularySize) =>
         $"""
         # Structured output: compile, mask and throughput costs
 
-        `{options.Command}` on {MachineInfo.Line}; model `{Path.GetFileName(options.Model)}` (vocabulary {vocabularySize}).
+        `{options.Command}` on {MachineInfo.Line}; model `{Path.GetFileName(options.Model)}`; compile and masks on a vocabulary of {vocabularySize} tokens.
 
         Schema compile (schema text to compiled grammar, median of 30): {string.Join(", ", compile.Select(c => $"{c.Key} {c.Value} ms"))}.
 
@@ -204,11 +240,16 @@ internal sealed class StructuredBenchmark(StructuredOptions options)
 
         Tokens/s at batch {options.Batch}, max_tokens {options.Tokens}, temperature 1, {options.Rounds} rounds of {options.RoundSeconds} s each, unconstrained and constrained alternating:
 
-        | round | unconstrained | every row constrained |
-        |---|---|---|
-        {string.Join("\n", throughput.Free.Zip(throughput.Constrained).Select((p, i) => $"| {i + 1} | {p.First:F0} | {p.Second:F0} |"))}
+        | round | unconstrained | every row constrained | unconstrained, decode steps | constrained, decode steps |
+        |---|---|---|---|---|
+        {string.Join("\n", Enumerable.Range(0, throughput.Free.Count).Select(i => $"| {i + 1} | {throughput.Free[i]:F0} | {throughput.Constrained[i]:F0} | {throughput.FreeDecode[i]:F0} | {throughput.ConstrainedDecode[i]:F0} |"))}
 
-        Median ratio constrained / unconstrained: **{ratio}**.
+        Median ratio constrained / unconstrained: **{ratio}** end to end; **{Math.Round(Median(throughput.ConstrainedDecode) / Median(throughput.FreeDecode), 3)}** in decode steps alone (tokens from decode steps per second spent in them). Mean reply: {throughput.FreeReply:F1} tokens unconstrained,
+        {throughput.ConstrainedReply:F1} constrained. Tokens/s counts completion tokens per second of the round, so a stream
+        whose replies end sooner spends more of its time in prefill; both variants keep {options.Batch} streams busy.
+        Decode steps also slow down as replies grow (attention over a longer past), so neither ratio isolates the
+        constraint; what it adds to a step beyond the model call, per token (median over rounds): {throughput.FreeHost:F2} us
+        unconstrained, {throughput.ConstrainedHost:F2} us constrained.
 
         """;
 }

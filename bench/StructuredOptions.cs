@@ -14,6 +14,9 @@ internal sealed record StructuredOptions(string Model, string OutputDirectory)
 
     public double RoundSeconds { get; init; } = 3;
 
+    /// <summary>A tokenizer.json whose vocabulary the compile and mask measurements use instead of the model's (e.g. a 50k one).</summary>
+    public string? Tokenizer { get; init; }
+
     public string Command { get; init; } = "dotnet run -c Release --project bench -- structured";
 
     public static StructuredOptions Parse(string[] args)
@@ -30,6 +33,7 @@ internal sealed record StructuredOptions(string Model, string OutputDirectory)
                 "--batch" => o with { Batch = int.Parse(Value()) },
                 "--tokens" => o with { Tokens = int.Parse(Value()) },
                 "--rounds" => o with { Rounds = int.Parse(Value()) },
+                "--tokenizer" => o with { Tokenizer = Value() },
                 "--seconds" => o with { RoundSeconds = double.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture) },
                 _ => throw new ArgumentException($"structured: unknown option {args[i]}"),
             };

@@ -28,21 +28,29 @@ public sealed partial class BatchScheduler
         Span<int> parents = stackalloc int[Sampling.SamplingLimits.MaxBeamWidth];
         foreach (var s in _batch.Sequences)
         {
-            if (s.Beam is { } beam)
+            try
             {
-                var k = beam.Width;
-                s.MaskBeams(_batch.BlockLogits(row, k), _model.VocabSize);
-                beam.Step(_batch.BlockLogits(row, k), parents[..k], s.NextTokens);
-                s.AcceptBeams(parents[..k], s.NextTokens);
-                _batch.ReorderBeams(row, parents[..k]);
-                if (beam.Done)
+                if (s.Beam is { } beam)
                 {
-                    s.FinishBeam();
+                    var k = beam.Width;
+                    s.MaskBeams(_batch.BlockLogits(row, k), _model.VocabSize);
+                    beam.Step(_batch.BlockLogits(row, k), parents[..k], s.NextTokens);
+                    s.AcceptBeams(parents[..k], s.NextTokens);
+                    _batch.ReorderBeams(row, parents[..k]);
+                    if (beam.Done)
+                    {
+                        s.FinishBeam();
+                    }
+                }
+                else if (!s.IsDone)
+                {
+                    s.Accept(s.PickNext(_batch.RowLogits(row)));
                 }
             }
-            else if (!s.IsDone)
+            catch (InvalidOperationException error) when (s.Constraints is not null)
             {
-                s.Accept(s.PickNext(_batch.RowLogits(row)));
+                // An output constraint that cannot go on ends only its own sequence, never the loop.
+                s.Fail(error);
             }
 
             row += s.Rows;

@@ -217,6 +217,19 @@ public sealed partial class BatchScheduler
 
     private void PickFirstToken(Sequence sequence, Span<float> logits)
     {
+        try
+        {
+            PickFirstTokenOf(sequence, logits);
+        }
+        catch (InvalidOperationException error) when (sequence.Constraints is not null)
+        {
+            // An output constraint that cannot go on ends only its own sequence, never the loop.
+            sequence.Fail(error);
+        }
+    }
+
+    private void PickFirstTokenOf(Sequence sequence, Span<float> logits)
+    {
         if (sequence.Beam is { } beam)
         {
             Span<int> parents = stackalloc int[beam.Width];

@@ -39,9 +39,6 @@ public sealed partial class CompiledGrammar
 
     public TokenVocabulary Vocabulary { get; }
 
-    /// <summary>Automaton states (a measure of the grammar's size).</summary>
-    public int StateCount => _automaton.StateCount;
-
     internal int InitialSet { get; }
 
     public static CompiledGrammar Compile(Grammar grammar, TokenVocabulary vocabulary) => new(grammar, vocabulary);

@@ -14,17 +14,6 @@ public sealed class ConstraintCache(TokenVocabulary vocabulary)
     private readonly Dictionary<string, LinkedListNode<(string Key, CompiledConstraint Value)>> _entries = [];
     private readonly LinkedList<(string Key, CompiledConstraint Value)> _recency = [];
 
-    public int Count
-    {
-        get
-        {
-            lock (_entries)
-            {
-                return _entries.Count;
-            }
-        }
-    }
-
     /// <exception cref="SchemaNotSupportedException">A schema uses an unsupported keyword.</exception>
     /// <exception cref="InvalidSchemaException">A schema is malformed.</exception>
     public CompiledConstraint Get(OutputConstraint constraint)

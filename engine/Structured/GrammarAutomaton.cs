@@ -35,8 +35,6 @@ internal sealed class GrammarAutomaton
     {
     }
 
-    public int StateCount => _states.Count;
-
     public State this[int state] => _states[state];
 
     public int RuleStart(int rule) => _ruleStarts[rule];
