@@ -13,6 +13,7 @@ public sealed class CompiledConstraint
     private readonly byte[] _trigger;
     private readonly int[] _failure;
     private readonly ulong[]?[] _freeMasks;
+    private readonly ulong[]?[] _closedMasks;
 
     public CompiledConstraint(CompiledGrammar grammar, string? trigger)
     {
@@ -21,6 +22,7 @@ public sealed class CompiledConstraint
         _trigger = Trigger is null ? [] : Encoding.UTF8.GetBytes(Trigger);
         _failure = Failure(_trigger);
         _freeMasks = new ulong[]?[_trigger.Length];
+        _closedMasks = new ulong[]?[_trigger.Length];
     }
 
     public CompiledGrammar Grammar { get; }
@@ -61,12 +63,17 @@ public sealed class CompiledConstraint
         return matched;
     }
 
-    /// <summary>Free-text mask in trigger state <paramref name="matched"/>: every token but those that would start the grammar wrongly.</summary>
-    internal ulong[] FreeMask(int matched)
+    /// <summary>
+    /// Free-text mask in trigger state <paramref name="matched"/>: every token but those that would start the grammar
+    /// wrongly; with <paramref name="mayStart"/> false, also none that completes the trigger (a row too near its
+    /// token limit to finish what the grammar starts).
+    /// </summary>
+    internal ulong[] FreeMask(int matched, bool mayStart = true)
     {
+        var masks = mayStart ? _freeMasks : _closedMasks;
         lock (_freeMasks)
         {
-            if (_freeMasks[matched] is { } known)
+            if (masks[matched] is { } known)
             {
                 return known;
             }
@@ -76,16 +83,16 @@ public sealed class CompiledConstraint
             for (var token = 0; token < vocabulary.Size; token++)
             {
                 var bytes = vocabulary.TokenBytes(token);
-                var allowed = Feed(matched, bytes, out var tailStart) < _trigger.Length
-                    || tailStart == bytes.Length
-                    || Grammar.AdvanceBytes(Grammar.InitialSet, bytes[tailStart..]) >= 0;
+                var completes = Feed(matched, bytes, out var tailStart) == _trigger.Length;
+                var allowed = !completes
+                    || mayStart && (tailStart == bytes.Length || Grammar.AdvanceBytes(Grammar.InitialSet, bytes[tailStart..]) >= 0);
                 if (allowed)
                 {
                     mask[token >> 6] |= 1UL << token;
                 }
             }
 
-            _freeMasks[matched] = mask;
+            masks[matched] = mask;
             return mask;
         }
     }

@@ -53,7 +53,10 @@ public sealed class RowConstraint
         }
         else
         {
-            GrammarMatcher.Apply(_constraint.FreeMask(_triggerMatched), logits);
+            // The grammar may start only where what it starts can still close within the limit (the matcher is at
+            // the grammar's start until then); text is free either way.
+            var mayStart = tokensLeft - 1 >= _matcher.TokensToClose;
+            GrammarMatcher.Apply(_constraint.FreeMask(_triggerMatched, mayStart), logits);
         }
     }
 

@@ -149,4 +149,26 @@ public sealed class GrammarTests
 
         Assert.True(row.IsComplete);
     }
+
+    [Fact]
+    public void Near_its_token_limit_a_row_may_not_start_what_it_could_not_close()
+    {
+        var grammar = CompiledGrammar.Compile(Grammar.Literal(" {\"go\": 1}"), Vocabulary);
+        var row = new RowConstraint(grammar, "CALL");
+        foreach (var token in Tokenizer.Encode("CAL"))
+        {
+            row.Accept(token);
+        }
+
+        var complete = Tokenizer.Encode("L")[0];
+        var closing = row.Matcher.TokensToClose;
+        var logits = new float[Vocabulary.Size];
+        row.MaskLogits(logits, tokensLeft: closing + 1);
+        Assert.False(float.IsNegativeInfinity(logits[complete]), "with room to close, the trigger may complete");
+
+        Array.Clear(logits);
+        row.MaskLogits(logits, tokensLeft: closing);
+        Assert.True(float.IsNegativeInfinity(logits[complete]), "without it, the trigger may not");
+        Assert.False(float.IsNegativeInfinity(logits[Tokenizer.Encode("x")[0]]), "free text still flows");
+    }
 }
