@@ -131,13 +131,15 @@ public sealed partial class DecoderModel : IDisposable
     /// <summary>
     /// Loads a graph of a model folder (model.onnx, or e.g. model.fused.onnx) on the given device; <paramref name="threads"/>
     /// intra-op threads (0: one per core); <paramref name="allowSpinning"/> lets idle intra-op threads spin (ONNX
-    /// Runtime's default; off here). No <paramref name="graph"/>: the fused graph where the folder has one (1.2-1.6x
-    /// the Optimum graph's tokens/s, the same greedy replies; bench/results/fused), else the Optimum one.
+    /// Runtime's default; off here). No <paramref name="graph"/>: on the CPU, the fused graph where the folder has one
+    /// (1.2-1.6x the Optimum graph's tokens/s, the same greedy replies; bench/results/fused), else the Optimum one;
+    /// on CUDA the Optimum one, since ONNX Runtime has no float32 GroupQueryAttention kernel for CUDA and the fused
+    /// path has not run on a GPU.
     /// </summary>
     public static DecoderModel Load(string directory, ExecutionDevice device, int threads = 0, bool allowSpinning = false, string? graph = null)
     {
         var config = ModelConfig.Load(directory);
-        graph ??= File.Exists(Path.Combine(config.Directory, FusedGraph)) ? FusedGraph : OptimumGraph;
+        graph ??= !device.IsCuda && File.Exists(Path.Combine(config.Directory, FusedGraph)) ? FusedGraph : OptimumGraph;
         var path = Path.Combine(config.Directory, graph);
         if (!File.Exists(path))
         {
