@@ -7,13 +7,13 @@ namespace ChatCluster.Silo.Hosting;
 /// instead of climbing between the collector's own full collections. A conversation activation lives for
 /// minutes (the idle timeout), so by the time Orleans deactivates it, it is gen-2 garbage; left to itself the
 /// GC let that garbage and the holes it leaves pile up for ~6 minutes before a compacting collection
-/// (bench load mode, 64 clients, 15 min: RSS swung 646 → 694 MB and back, free space 40 → 88 MB).
-/// One compacting collection a minute keeps the swing within the goal of ±2%; its pause is that of moving the
-/// small-object heap only (the engine's KV buffers live on the pinned heap and are never moved).
+/// (bench load mode, 64 clients, 15 min: RSS swung 646 → 694 MB and back, free space 40 → 88 MB). Compacting once
+/// a minute left swings of ~25 MB, every 30 s ~10 MB (bench/results/load-1silo-soak-15min-compactor*.md); the
+/// pause moves the small-object heap only (the engine's KV buffers live on the pinned heap and are never moved).
 /// </summary>
 internal sealed partial class HeapCompactor(TimeProvider time, ILogger<HeapCompactor> logger) : BackgroundService
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
