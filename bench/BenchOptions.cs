@@ -20,8 +20,9 @@ internal sealed record BenchOptions(
     /// Engines measured side by side: chatcluster (in this process), chatcluster-spin (the same with ONNX Runtime's
     /// spinning intra-op threads, in this process too), chatcluster-fused and chatcluster-fused-spin (the engine on
     /// the folder's model.fused.onnx; -1t: one intra-op thread, the calling one, whatever --threads says), genai, genai-nospin (GenAI with allow_spinning=0, as the engine),
-    /// genai-fused and genai-fused-nospin (GenAI on model.fused.onnx with past_present_share_buffer) and pytorch
-    /// (child processes).
+    /// genai-fused and genai-fused-nospin (GenAI on model.fused.onnx with past_present_share_buffer), pytorch, and
+    /// llama.cpp on a GGUF export of the same weights: llamacpp-f32, llamacpp-q8 (Q8_0), and -unified for each (child
+    /// processes); chatcluster-fused-int8 runs model.fused.int8.onnx (training/fused_graph.py --quantize int8).
     /// </summary>
     public string[] Engines { get; init; } = ["chatcluster", "genai", "pytorch"];
 
@@ -45,6 +46,12 @@ internal sealed record BenchOptions(
     /// larger model take minutes.
     /// </summary>
     public int[] PyTorchMaxConcurrency { get; init; } = [int.MaxValue];
+
+    /// <summary>
+    /// Adds the memory-bound section: each engine's batch-1 decode step against the bytes it must read and this
+    /// machine's measured read bandwidth (--memory-bound).
+    /// </summary>
+    public bool MemoryBound { get; init; }
 
     /// <summary>The command line, for the report.</summary>
     public string Command { get; init; } = "dotnet run -c Release --project bench";
@@ -78,6 +85,7 @@ internal sealed record BenchOptions(
                         "--threads" => o with { Threads = int.Parse(Value()) },
                         "--device" => o with { Device = ChatCluster.Inference.Model.ExecutionDevice.Parse(Value()) },
                         "--pytorch-max" => o with { PyTorchMaxConcurrency = Value().Split(',').Select(int.Parse).ToArray() },
+                        "--memory-bound" => o with { MemoryBound = true },
                         "--out" => o with { OutputDirectory = Path.GetFullPath(Value()) },
                         _ => throw new ArgumentException($"unknown option {args[i]}"),
                     };
@@ -100,7 +108,8 @@ internal sealed record BenchOptions(
     }
 
     private static readonly string[] KnownEngines =
-        ["chatcluster", "chatcluster-spin", "chatcluster-fused", "chatcluster-fused-spin", "chatcluster-fused-1t", "genai", "genai-nospin", "genai-fused", "genai-fused-nospin", "pytorch"];
+        ["chatcluster", "chatcluster-spin", "chatcluster-fused", "chatcluster-fused-spin", "chatcluster-fused-1t", "genai", "genai-nospin", "genai-fused", "genai-fused-nospin", "pytorch",
+         "chatcluster-fused-int8", .. LlamaPeer.Variants.Select(v => v.Name)];
 
     public static string FindRepositoryRoot()
     {

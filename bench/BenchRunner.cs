@@ -51,6 +51,12 @@ internal static class BenchRunner
         }
 
         Print(reports);
+        // Measured after the rounds, in the same hour and on the same cores as the steps it is compared with.
+        var bandwidth = options.MemoryBound ? MemoryBandwidth.ReadGigabytesPerSecond(options.Threads) : 0;
+        var memoryBound = options.MemoryBound
+            ? reports.Zip(options.Models, (r, dir) => MemoryBoundReport.Rows(r.Model, dir, r.Levels, options.PromptTokens, options.GeneratedTokens, bandwidth))
+                .SelectMany(rows => rows).ToList()
+            : [];
         var json = JsonSerializer.Serialize(new
         {
             machine,
@@ -63,11 +69,13 @@ internal static class BenchRunner
             prompt_tokens = options.PromptTokens,
             generated_tokens = options.GeneratedTokens,
             models = reports,
+            memory_bound = options.MemoryBound ? new { read_gb_per_second = bandwidth, rows = memoryBound } : null,
             turns = turns.Select(t => new { t.Turn, t.PromptTokens, cached_ttft_ms = t.CachedMs, uncached_ttft_ms = t.UncachedMs }),
         }, Json);
         var jsonPath = Path.Combine(options.OutputDirectory, "bench.json");
         await File.WriteAllTextAsync(jsonPath, json);
-        await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "bench.md"), Markdown(options, reports, turns, machine));
+        await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "bench.md"), Markdown(options, reports, turns, machine) +
+            (options.MemoryBound ? MemoryBoundReport.Markdown(memoryBound, bandwidth, options.Threads) : ""));
         Plot(jsonPath, options.OutputDirectory);
         AnsiConsole.MarkupLine($"Wrote {Markup.Escape(options.OutputDirectory)}/bench.json, bench.md, scaling.png");
         return 0;
@@ -99,6 +107,11 @@ internal static class BenchRunner
                 {
                     peers.Add(GenAiPeer.Start(modelDirectory, options.Threads, work, spin, fused));
                 }
+            }
+
+            foreach (var (peerName, _, _) in LlamaPeer.Variants.Where(v => options.Engines.Contains(v.Name)))
+            {
+                peers.Add(LlamaPeer.Start(peerName, modelDirectory, options.Threads, options.Concurrency.Max(), work));
             }
 
             if (options.Engines.Contains("pytorch"))
@@ -171,6 +184,7 @@ internal static class BenchRunner
         ("chatcluster-fused", "model.fused.onnx", false, null),
         ("chatcluster-fused-spin", "model.fused.onnx", true, null),
         ("chatcluster-fused-1t", "model.fused.onnx", false, 1),
+        ("chatcluster-fused-int8", "model.fused.int8.onnx", false, null),
     ];
 
     private sealed record LocalEngine(string Name, DecoderModel Model, ThroughputBenchmark Benchmark);
@@ -250,13 +264,18 @@ internal static class BenchRunner
     private static string Agreement(List<int[]> ours, List<int[]> theirs)
     {
         // A peer that stops at an end token (GenAI, whose length forcing would mask end tokens) is compared up to it.
+        // Greedy ids that differ once go on differently; the tokens before each prompt's first difference say
+        // how close two engines are (near ties in a tiny model's logits flip under small numeric differences).
         var compared = 0;
         var differing = 0;
+        var agreeing = 0;
         for (var p = 0; p < ours.Count; p++)
         {
             var n = Math.Min(ours[p].Length, theirs[p].Length);
             compared += n;
-            if (!ours[p].AsSpan(0, n).SequenceEqual(theirs[p].AsSpan(0, n)) || theirs[p].Length < n)
+            var prefix = ours[p].AsSpan(0, n).CommonPrefixLength(theirs[p].AsSpan(0, n));
+            agreeing += prefix;
+            if (prefix < n)
             {
                 differing++;
             }
@@ -264,7 +283,7 @@ internal static class BenchRunner
 
         return differing == 0
             ? $"identical ({compared} tokens over {ours.Count} prompts)"
-            : $"{differing} of {ours.Count} prompts differ ({compared} tokens compared)";
+            : $"{differing} of {ours.Count} prompts differ ({agreeing} of {compared} tokens before each prompt's first difference)";
     }
 
     private static double Median(IEnumerable<double> values)

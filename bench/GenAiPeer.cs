@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -20,7 +19,7 @@ internal static class GenAiPeer
         var root = BenchOptions.FindRepositoryRoot();
         var project = Path.Combine(root, "bench", "genai-peer", "GenAiPeer.csproj");
         var output = Path.Combine(root, "bench", "genai-peer", "bin", "Release", "net10.0");
-        Build(project);
+        PeerBuild.Build(project);
         var folder = WriteModelFolder(modelDirectory, threads, workDirectory, spinning, fused);
         var name = $"genai{(fused ? "-fused" : "")}{(spinning ? "" : "-nospin")}";
         return PeerProcess.Start(name, Path.Combine(output, "ChatCluster.GenAiPeer"), [folder],
@@ -121,22 +120,5 @@ internal static class GenAiPeer
 
         File.WriteAllText(Path.Combine(folder, "genai_config.json"), genai.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         return folder;
-    }
-
-    private static void Build(string project)
-    {
-        var start = new ProcessStartInfo("dotnet", ["build", project, "-c", "Release", "--nologo", "-v", "quiet"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet build");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"building {project} failed:\n{output.Result}\n{errors.Result}");
-        }
     }
 }

@@ -5,7 +5,8 @@ using Spectre.Console;
 // dotnet run -c Release --project bench -- [--model DIR[,DIR...]] [--concurrency 1,4,16,32] [--prompt 32] [--tokens 64]
 //                                          [--engines chatcluster,genai,pytorch[,chatcluster-spin,genai-nospin]] [--threads N]
 //                                          [--rounds 5] [--warmup 1] [--seconds 2] [--pytorch-max N[,N]] [--turns 10]
-//                                          [--no-peer] [--out bench/results]
+//                                          [--no-peer] [--memory-bound] [--out bench/results]
+//                                          (engines also: llamacpp-f32, llamacpp-q8[, -unified], chatcluster-fused-int8)
 // dotnet run -c Release --project bench -- http --target NAME=CREATE_URL[,SEND_URL] [--target ...] [--streams 16] [--seconds 5]
 //                                          [--tokens 64] [--warmup 1] [--rounds 5] [--model DIR] [--out bench/results]
 // dotnet run -c Release --project bench -- cluster [--streams 16] [--seconds 5] [--tokens 64] [--warmup 1] [--rounds 5] [--model DIR]

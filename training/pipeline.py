@@ -4,7 +4,8 @@
                                         [--set section.field=value ...] [--resume]
 
 Stages, each with its own progress bar: prepare the corpus, train the tokenizer, pretrain, evaluate,
-fine-tune on dialogues, evaluate again, export (model.onnx, and the fused model.fused.onnx),
+fine-tune on dialogues, evaluate again, export (model.onnx, the fused model.fused.onnx, and llama.cpp's
+model.f32.gguf for GPT-2 runs),
 plot. The output folder gets data/, model/ (the
 folder the engine loads, with MODEL_CARD.md, metrics.json and training_curves.png), checkpoints/ and curves.json
 (curves.json and training_curves.png are rewritten at every checkpoint while training runs).
@@ -36,6 +37,7 @@ import data  # noqa: E402
 import evaluate  # noqa: E402
 import export  # noqa: E402
 import fused_graph  # noqa: E402
+import gguf_export  # noqa: E402
 from chat_format import batch_dialogues, encode_chat  # noqa: E402
 from llama_model import LlamaConfig  # noqa: E402
 from model import GPTConfig, build_model  # noqa: E402
@@ -301,6 +303,9 @@ def run(cfg: PipelineConfig, out: str, device: str, command: str, resume: bool =
         export.write_model_folder(model.cpu(), tokenizer, os.path.join(out, "model"), cfg.max_new_tokens)
         # The fused graph beside it, read back from model.onnx (fused_graph.py): the engine and GenAI run either.
         fused_graph.build_folder(os.path.join(out, "model"))
+        # And llama.cpp's f32 GGUF of a GPT-2 run (gguf_export.py writes GPT-2 only), for the bench's llama.cpp peer.
+        if cfg.model.arch == "gpt2":
+            gguf_export.export(os.path.join(out, "model"), "f32", os.path.join(out, "model", "model.f32.gguf"))
         bar.update(1)
     record("export", time.time() - t)
 
