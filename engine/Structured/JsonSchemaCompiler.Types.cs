@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ChatCluster.Inference.Tools;
 
 namespace ChatCluster.Inference.Structured;
 
@@ -47,7 +48,7 @@ internal sealed partial class JsonSchemaCompiler
         for (var i = members.Count - 1; i >= 0; i--)
         {
             var (name, value, isRequired) = members[i];
-            var member = Grammar.Sequence(Grammar.Literal(JsonText.Quote(name) + ": "), value);
+            var member = Grammar.Sequence(Grammar.Literal(PythonStyleJson.Quote(name) + ": "), value);
             var withMember = Grammar.Sequence(JsonGrammars.ItemSeparator, member, after);
             var firstWithMember = Grammar.Sequence(member, after);
             after = isRequired ? withMember : Grammar.Choice(withMember, after);

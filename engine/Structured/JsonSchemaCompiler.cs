@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ChatCluster.Inference.Tools;
 
 namespace ChatCluster.Inference.Structured;
 
@@ -102,7 +103,7 @@ internal sealed partial class JsonSchemaCompiler
                 {
                     "$ref" => Ref(schema.GetProperty("$ref"), path),
                     "anyOf" => AnyOf(schema.GetProperty("anyOf"), path),
-                    "const" => Grammar.Literal(JsonValueText.Write(schema.GetProperty("const"))),
+                    "const" => Grammar.Literal(PythonStyleJson.Write(schema.GetProperty("const"))),
                     _ => Enum(schema.GetProperty("enum"), path),
                 };
             }
@@ -194,7 +195,7 @@ internal sealed partial class JsonSchemaCompiler
             throw new InvalidSchemaException(path + "/enum", "enum must be a non-empty array.");
         }
 
-        return Grammar.Choice([.. values.EnumerateArray().Select(v => JsonValueText.Write(v)).Distinct().Select(Grammar.Literal)]);
+        return Grammar.Choice([.. values.EnumerateArray().Select(v => PythonStyleJson.Write(v)).Distinct().Select(Grammar.Literal)]);
     }
 
     /// <summary>

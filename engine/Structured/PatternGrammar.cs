@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ChatCluster.Inference.Tools;
 
 namespace ChatCluster.Inference.Structured;
 
@@ -329,7 +330,7 @@ internal sealed class PatternGrammar
                 }
                 else if (c is '"' or '\\' or < 0x20)
                 {
-                    alternatives.Add(Grammar.Literal(JsonText.Escape(((char)c).ToString())));
+                    alternatives.Add(Grammar.Literal(PythonStyleJson.Escape(((char)c).ToString())));
                 }
                 else if (ascii.Count > 0 && ascii[^1].Item2 == c - 1)
                 {
@@ -425,33 +426,4 @@ internal sealed class PatternGrammar
             return merged;
         }
     }
-}
-
-/// <summary>JSON text of strings and values, written the way the grammars write them.</summary>
-internal static class JsonText
-{
-    /// <summary>The JSON escape of a string's content (no quotes): '"', '\' and controls escaped, nothing else.</summary>
-    public static string Escape(string text)
-    {
-        var builder = new StringBuilder(text.Length);
-        foreach (var c in text)
-        {
-            builder.Append(c switch
-            {
-                '"' => "\\\"",
-                '\\' => "\\\\",
-                '\n' => "\\n",
-                '\r' => "\\r",
-                '\t' => "\\t",
-                '\b' => "\\b",
-                '\f' => "\\f",
-                < ' ' => $"\\u{(int)c:x4}",
-                _ => c.ToString(),
-            });
-        }
-
-        return builder.ToString();
-    }
-
-    public static string Quote(string text) => $"\"{Escape(text)}\"";
 }

@@ -7,7 +7,8 @@ namespace ChatCluster.Inference.Tools;
 /// Writes JSON the way Hugging Face chat templates' <c>tojson</c> filter does (Python's
 /// <c>json.dumps(x, ensure_ascii=False)</c>): ", " between items, ": " after keys, keys in their given order,
 /// non-ASCII characters as they are. Tool definitions and call arguments are rendered into prompts this way, so
-/// the model sees the text its template would give it, and tool-call grammars use the same separators.
+/// the model sees the text its template would give it, and the grammars write JSON (keys, enum and const values)
+/// the same way.
 /// </summary>
 public static class PythonStyleJson
 {
@@ -62,6 +63,21 @@ public static class PythonStyleJson
                 text.Append(value.GetRawText());
                 break;
         }
+    }
+
+    /// <summary>A string as JSON text, quoted.</summary>
+    public static string Quote(string value)
+    {
+        var text = new StringBuilder(value.Length + 2);
+        AppendString(value, text);
+        return text.ToString();
+    }
+
+    /// <summary>A string's JSON escape without the quotes: '"', '\' and control characters escaped, nothing else.</summary>
+    public static string Escape(string value)
+    {
+        var quoted = Quote(value);
+        return quoted[1..^1];
     }
 
     public static void AppendString(string value, StringBuilder text)
