@@ -13,7 +13,7 @@
 // It prints "ready" once the model is loaded. ORT_DISABLE_TELEMETRY=1 comes from the bench (its environment).
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
+using ChatCluster.Bench.Peers;
 using Microsoft.ML.OnnxRuntimeGenAI;
 
 if (args.Length != 1)
@@ -31,11 +31,16 @@ while (Console.ReadLine() is { } line)
     switch (parts[0])
     {
         case "run":
-            Console.WriteLine(Run(model, int.Parse(parts[1], CultureInfo.InvariantCulture),
-                double.Parse(parts[2], CultureInfo.InvariantCulture), parts[3].Split(';').Select(ParseIds).ToArray()));
+            var prompts = parts[3].Split(';').Select(PeerRounds.ParseIds).ToArray();
+            var tokens = int.Parse(parts[1], CultureInfo.InvariantCulture);
+            Console.WriteLine(await PeerRounds.RunAsync(prompts.Length, tokens, double.Parse(parts[2], CultureInfo.InvariantCulture), timings =>
+            {
+                Generate(model, prompts, tokens, timings, forceLength: true);
+                return Task.CompletedTask;
+            }));
             break;
         case "ids":
-            var ids = Generate(model, [ParseIds(parts[2])], int.Parse(parts[1], CultureInfo.InvariantCulture), null, forceLength: false);
+            var ids = Generate(model, [PeerRounds.ParseIds(parts[2])], int.Parse(parts[1], CultureInfo.InvariantCulture), null, forceLength: false);
             Console.WriteLine(string.Join(',', ids));
             break;
         case "quit":
@@ -47,35 +52,6 @@ while (Console.ReadLine() is { } line)
 }
 
 return 0;
-
-static int[] ParseIds(string text) => text.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-
-static string Run(Model model, int tokens, double seconds, int[][] prompts)
-{
-    var ttft = new List<double>();
-    var itl = new List<double>();
-    var clock = Stopwatch.StartNew();
-    var jobs = 0;
-    do
-    {
-        Generate(model, prompts, tokens, (ttft, itl), forceLength: true);
-        jobs++;
-    }
-    while (clock.Elapsed.TotalSeconds < seconds);
-
-    var elapsed = clock.Elapsed.TotalSeconds;
-    return JsonSerializer.Serialize(new Dictionary<string, double>
-    {
-        ["jobs"] = jobs,
-        ["seconds"] = elapsed,
-        ["tokens_per_second"] = (double)jobs * prompts.Length * tokens / elapsed,
-        ["step_ms"] = itl.Count > 0 ? itl.Average() : 0,
-        ["ttft_p50_ms"] = Percentile(ttft, 0.5),
-        ["ttft_p99_ms"] = Percentile(ttft, 0.99),
-        ["itl_p50_ms"] = Percentile(itl, 0.5),
-        ["itl_p99_ms"] = Percentile(itl, 0.99),
-    });
-}
 
 // One static batch: all prompts have the same length (the bench's), so no padding is involved.
 static int[] Generate(Model model, int[][] prompts, int tokens, (List<double> Ttft, List<double> Itl)? timings, bool forceLength)
@@ -105,15 +81,4 @@ static int[] Generate(Model model, int[][] prompts, int tokens, (List<double> Tt
     }
 
     return generator.GetSequence(0)[promptLength..].ToArray();
-}
-
-static double Percentile(List<double> values, double q)
-{
-    if (values.Count == 0)
-    {
-        return 0;
-    }
-
-    var sorted = values.Order().ToList();
-    return sorted[Math.Min(sorted.Count - 1, (int)(q * sorted.Count))];
 }

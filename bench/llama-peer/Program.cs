@@ -12,7 +12,7 @@
 // It prints "ready" once the model is loaded; llama.cpp's own log goes to stderr.
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
+using ChatCluster.Bench.Peers;
 using LLama;
 using LLama.Batched;
 using LLama.Common;
@@ -60,11 +60,13 @@ while (Console.ReadLine() is { } line)
     switch (parts[0])
     {
         case "run":
-            Console.WriteLine(await RunAsync(int.Parse(parts[1], CultureInfo.InvariantCulture),
-                double.Parse(parts[2], CultureInfo.InvariantCulture), [.. parts[3].Split(';').Select(ParseIds)]));
+            int[][] prompts = [.. parts[3].Split(';').Select(PeerRounds.ParseIds)];
+            var tokens = int.Parse(parts[1], CultureInfo.InvariantCulture);
+            Console.WriteLine(await PeerRounds.RunAsync(prompts.Length, tokens, double.Parse(parts[2], CultureInfo.InvariantCulture),
+                timings => GenerateAsync(prompts, tokens, timings)));
             break;
         case "ids":
-            var generated = await GenerateAsync([ParseIds(parts[2])], int.Parse(parts[1], CultureInfo.InvariantCulture), null);
+            var generated = await GenerateAsync([PeerRounds.ParseIds(parts[2])], int.Parse(parts[1], CultureInfo.InvariantCulture), null);
             Console.WriteLine(string.Join(',', generated[0]));
             break;
         case "quit":
@@ -76,35 +78,6 @@ while (Console.ReadLine() is { } line)
 }
 
 return 0;
-
-static int[] ParseIds(string text) => [.. text.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
-
-async Task<string> RunAsync(int tokens, double seconds, int[][] prompts)
-{
-    var ttft = new List<double>();
-    var itl = new List<double>();
-    var clock = Stopwatch.StartNew();
-    var jobs = 0;
-    do
-    {
-        await GenerateAsync(prompts, tokens, (ttft, itl));
-        jobs++;
-    }
-    while (clock.Elapsed.TotalSeconds < seconds);
-
-    var elapsed = clock.Elapsed.TotalSeconds;
-    return JsonSerializer.Serialize(new Dictionary<string, double>
-    {
-        ["jobs"] = jobs,
-        ["seconds"] = elapsed,
-        ["tokens_per_second"] = (double)jobs * prompts.Length * tokens / elapsed,
-        ["step_ms"] = itl.Count > 0 ? itl.Average() : 0,
-        ["ttft_p50_ms"] = Percentile(ttft, 0.5),
-        ["ttft_p99_ms"] = Percentile(ttft, 0.99),
-        ["itl_p50_ms"] = Percentile(itl, 0.5),
-        ["itl_p99_ms"] = Percentile(itl, 0.99),
-    });
-}
 
 // One static batch: every prompt prefilled in one decode, then one decode per step for all rows together.
 // Each row's conversation (its KV sequence) is disposed at the end, which frees its cells for the next batch.
@@ -169,15 +142,4 @@ static int ArgMax(Span<float> logits)
     }
 
     return best;
-}
-
-static double Percentile(List<double> values, double q)
-{
-    if (values.Count == 0)
-    {
-        return 0;
-    }
-
-    var sorted = values.Order().ToList();
-    return sorted[Math.Min(sorted.Count - 1, (int)(q * sorted.Count))];
 }
