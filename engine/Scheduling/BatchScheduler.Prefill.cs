@@ -66,6 +66,23 @@ public sealed partial class BatchScheduler
         }
     }
 
+    /// <summary>The queue's head, once heads whose callers went away are dropped (and ended) on the way.</summary>
+    private bool TryPeekLive(out Sequence next)
+    {
+        while (_queue.Reader.TryPeek(out next!))
+        {
+            if (!next.CancelRequested)
+            {
+                return true;
+            }
+
+            _queue.Reader.TryRead(out _);
+            next.Cancel();
+        }
+
+        return false;
+    }
+
     /// <summary>
     /// Prefills the new prompts at the head of the queue that fit the token budget together (counting the
     /// padding) in one call, left-padded to the longest, from an empty cache. Each then picks its first token and
@@ -76,15 +93,8 @@ public sealed partial class BatchScheduler
         _group.Clear();
         var longest = 0;
         var rows = _batch.Rows;
-        while (_queue.Reader.TryPeek(out var next))
+        while (TryPeekLive(out var next))
         {
-            if (next.CancelRequested)
-            {
-                _queue.Reader.TryRead(out _);
-                next.Cancel();
-                continue;
-            }
-
             var length = next.Tokens.Count;
             if ((_group.Count + 1) * Math.Max(longest, length) > budget || rows + next.Rows > _options.MaxBatchRows
                 || next.Job.CacheKey is { } key && _prefixCache.Contains(key))

@@ -65,15 +65,8 @@ public sealed partial class BatchScheduler
         _group.Clear();
         var longest = 0;
         var first = -1;
-        while (_queue.Reader.TryPeek(out var next))
+        while (TryPeekLive(out var next))
         {
-            if (next.CancelRequested)
-            {
-                _queue.Reader.TryRead(out _);
-                next.Cancel();
-                continue;
-            }
-
             var length = next.Tokens.Count;
             if ((_group.Count + 1) * Math.Max(longest, length) > budget || next.Rows != 1
                 || next.Job.CacheKey is { } key && _prefixCache.Contains(key)
