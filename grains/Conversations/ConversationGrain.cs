@@ -255,6 +255,24 @@ public sealed partial class ConversationGrain(
         return [.. system, .. conversation.Messages, .. next];
     }
 
+    private async Task ReloadAfterStaleWriteAsync()
+    {
+        try
+        {
+            await state.ReadStateAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The store did not answer: the activation still leaves, and its successor reads the store.
+        }
+    }
+
+    private async Task LeaveSoonAsync()
+    {
+        await Task.Delay(TimeSpan.FromSeconds(1), time);
+        DeactivateOnIdle();
+    }
+
     /// <summary>Writes <paramref name="next"/>; the state in memory changes only if the write succeeds.</summary>
     private async Task CommitAsync(ConversationState next)
     {
@@ -267,9 +285,12 @@ public sealed partial class ConversationGrain(
         catch (InconsistentStateException)
         {
             // Another activation wrote a newer version: this one is stale. Nothing was overwritten; the caller
-            // gets a retryable error and the next call activates afresh from storage.
+            // gets a retryable error, this activation reads the stored truth for the next call, and it leaves a
+            // moment later. Not at once: a streamed turn's error must reach its reader first, or the reader finds
+            // its enumerator gone (EnumerationAbortedException, seen under load in CI) instead of this error.
             state.State = previous;
-            DeactivateOnIdle();
+            await ReloadAfterStaleWriteAsync();
+            _ = LeaveSoonAsync();
             throw;
         }
         catch (Exception e)
