@@ -21,4 +21,22 @@ internal sealed class ModelStepBuffers
         AttentionMask.EnsureCapacity(batch * (pastLength + tokens));
         Logits.EnsureCapacity(batch * tokens * vocab);
     }
+
+    /// <summary>
+    /// Sets up a batch-1 call over one sequence's next <paramref name="count"/> tokens after the
+    /// <paramref name="start"/> already in its cache: their ids and positions, and a mask over all of them.
+    /// </summary>
+    public void FillChunk(IReadOnlyList<int> tokens, int start, int count, int vocab)
+    {
+        Reserve(1, count, start, vocab);
+        var ids = InputIds.Span;
+        var positions = PositionIds.Span;
+        for (var i = 0; i < count; i++)
+        {
+            ids[i] = tokens[start + i];
+            positions[i] = start + i;
+        }
+
+        AttentionMask.Span[..(start + count)].Fill(1);
+    }
 }

@@ -208,16 +208,7 @@ public sealed partial class BatchScheduler
     private void RunPrefillChunk(Sequence sequence, int count)
     {
         var start = sequence.Computed;
-        _prefillIo.Reserve(1, count, start, _model.VocabSize);
-        var ids = _prefillIo.InputIds.Span;
-        var positions = _prefillIo.PositionIds.Span;
-        for (var i = 0; i < count; i++)
-        {
-            ids[i] = sequence.Tokens[start + i];
-            positions[i] = start + i;
-        }
-
-        _prefillIo.AttentionMask.Span[..(start + count)].Fill(1);
+        _prefillIo.FillChunk(sequence.Tokens, start, count, _model.VocabSize);
         _model.Run(_prefillIo, 1, count, _prefillPast, _prefillPresent);
         (_prefillPast, _prefillPresent) = (_prefillPresent, _prefillPast);
         sequence.Computed = start + count;

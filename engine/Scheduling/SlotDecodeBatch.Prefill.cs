@@ -65,16 +65,7 @@ internal sealed partial class SlotDecodeBatch
     public void Prefill(Sequence sequence, int count, ModelStepBuffers io)
     {
         var start = sequence.Computed;
-        io.Reserve(1, count, start, _model.VocabSize);
-        var ids = io.InputIds.Span;
-        var positions = io.PositionIds.Span;
-        for (var i = 0; i < count; i++)
-        {
-            ids[i] = sequence.Tokens[start + i];
-            positions[i] = start + i;
-        }
-
-        io.AttentionMask.Span[..(start + count)].Fill(1);
+        io.FillChunk(sequence.Tokens, start, count, _model.VocabSize);
         _model.RunInPlace(io, 1, count, start + count, _slots, _firstSlot[sequence]);
         sequence.Computed = start + count;
     }
