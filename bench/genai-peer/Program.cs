@@ -12,7 +12,6 @@
 //   quit
 // It prints "ready" once the model is loaded. ORT_DISABLE_TELEMETRY=1 comes from the bench (its environment).
 using System.Diagnostics;
-using System.Globalization;
 using ChatCluster.Bench.Peers;
 using Microsoft.ML.OnnxRuntimeGenAI;
 
@@ -24,34 +23,8 @@ if (args.Length != 1)
 
 using var handle = new OgaHandle();
 using var model = new Model(args[0]);
-Console.WriteLine("ready");
-while (Console.ReadLine() is { } line)
-{
-    var parts = line.Split(' ', 4);
-    switch (parts[0])
-    {
-        case "run":
-            var prompts = parts[3].Split(';').Select(PeerRounds.ParseIds).ToArray();
-            var tokens = int.Parse(parts[1], CultureInfo.InvariantCulture);
-            Console.WriteLine(await PeerRounds.RunAsync(prompts.Length, tokens, double.Parse(parts[2], CultureInfo.InvariantCulture), timings =>
-            {
-                Generate(model, prompts, tokens, timings, forceLength: true);
-                return Task.CompletedTask;
-            }));
-            break;
-        case "ids":
-            var ids = Generate(model, [PeerRounds.ParseIds(parts[2])], int.Parse(parts[1], CultureInfo.InvariantCulture), null, forceLength: false);
-            Console.WriteLine(string.Join(',', ids));
-            break;
-        case "quit":
-            return 0;
-        default:
-            Console.Error.WriteLine($"unknown command {parts[0]}");
-            return 2;
-    }
-}
-
-return 0;
+return await PeerRounds.ServeAsync((prompts, tokens, timings) =>
+    Task.FromResult(Generate(model, prompts, tokens, timings, forceLength: timings is not null)));
 
 // One static batch: all prompts have the same length (the bench's), so no padding is involved.
 static int[] Generate(Model model, int[][] prompts, int tokens, (List<double> Ttft, List<double> Itl)? timings, bool forceLength)

@@ -53,31 +53,7 @@ var parameters = new ModelParams(args[0])
 using var weights = await LLamaWeights.LoadFromFileAsync(parameters);
 using var executor = new BatchedExecutor(weights, parameters);
 var vocabulary = weights.Vocab.Count;
-Console.WriteLine("ready");
-while (Console.ReadLine() is { } line)
-{
-    var parts = line.Split(' ', 4);
-    switch (parts[0])
-    {
-        case "run":
-            int[][] prompts = [.. parts[3].Split(';').Select(PeerRounds.ParseIds)];
-            var tokens = int.Parse(parts[1], CultureInfo.InvariantCulture);
-            Console.WriteLine(await PeerRounds.RunAsync(prompts.Length, tokens, double.Parse(parts[2], CultureInfo.InvariantCulture),
-                timings => GenerateAsync(prompts, tokens, timings)));
-            break;
-        case "ids":
-            var generated = await GenerateAsync([PeerRounds.ParseIds(parts[2])], int.Parse(parts[1], CultureInfo.InvariantCulture), null);
-            Console.WriteLine(string.Join(',', generated[0]));
-            break;
-        case "quit":
-            return 0;
-        default:
-            Console.Error.WriteLine($"unknown command {parts[0]}");
-            return 2;
-    }
-}
-
-return 0;
+return await PeerRounds.ServeAsync(async (prompts, tokens, timings) => (await GenerateAsync(prompts, tokens, timings))[0]);
 
 // One static batch: every prompt prefilled in one decode, then one decode per step for all rows together.
 // Each row's conversation (its KV sequence) is disposed at the end, which frees its cells for the next batch.
