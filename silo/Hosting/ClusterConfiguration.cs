@@ -78,7 +78,15 @@ internal static class ClusterConfiguration
         // timeout of a busy node; a miss costs one directory lookup.
         silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = 100_000);
         silo.Configure<GrainCollectionOptions>(o =>
-            o.ClassSpecificCollectionAge[typeof(ConversationGrain).FullName!] = TimeSpan.FromMinutes(options.ConversationIdleMinutes));
+        {
+            o.ClassSpecificCollectionAge[typeof(ConversationGrain).FullName!] = TimeSpan.FromMinutes(options.ConversationIdleMinutes);
+
+            // Orleans collects idle activations once a quantum (1 minute by default), so a conversation lived between
+            // the idle timeout and a minute more, and under a steady stream of new conversations the activations rose
+            // by a third and fell back every minute (4,400-6,700 in the 15-minute soak, ~20 MB of RSS). Every 15 s
+            // the swing is a quarter of that; a sweep visits only the activations due then.
+            o.CollectionQuantum = TimeSpan.FromSeconds(15);
+        });
         silo.AddActivityPropagation();
         silo.Services.AddEngineMessageSerialization();
     }
