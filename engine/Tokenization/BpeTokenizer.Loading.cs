@@ -70,6 +70,7 @@ public sealed partial class BpeTokenizer
 
         _idToBytes = new byte[maxId + 1][];
         _isSpecial = new bool[maxId + 1];
+        _wholeText = new string?[maxId + 1];
         foreach ((string token, int id) in _vocab)
         {
             // A vocabulary entry outside the byte alphabet can only be a control token listed in the vocab

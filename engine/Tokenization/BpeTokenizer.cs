@@ -40,6 +40,12 @@ public sealed partial class BpeTokenizer
     private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _pieceCacheBySpan;
     private int _pieceCacheCount;
 
+    // Id -> the token's text where its bytes are whole UTF-8 characters on their own (most tokens), decoded on
+    // first use; NotWholeText where they are not. Streamed text shares these instead of allocating a string per
+    // token per row (the decode step's only per-row allocation).
+    private static readonly string NotWholeText = new('\uFFFF', 1);
+    private readonly string?[] _wholeText;
+
     [ThreadStatic] private static MergeScratch? t_scratch;
 
     /// <summary>A merge rule: the pair it applies to has this rank (lower merges first) and becomes token <see cref="Id"/>.</summary>
@@ -146,6 +152,24 @@ public sealed partial class BpeTokenizer
         if (bytes is null)
             throw new ArgumentOutOfRangeException(nameof(id), id, $"Token id {id} is not in the vocabulary (ids 0..{_idToBytes.Length - 1}).");
         return bytes;
+    }
+
+    /// <summary>
+    /// The text of token <paramref name="id"/> alone, when its bytes are whole, valid UTF-8 characters; the same
+    /// string instance on every call. False for a token that ends part-way through a character.
+    /// </summary>
+    public bool TryGetWholeText(int id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? text)
+    {
+        var cached = _wholeText[id];
+        if (cached is null)
+        {
+            var bytes = TokenBytes(id);
+            cached = System.Text.Unicode.Utf8.IsValid(bytes) ? Encoding.UTF8.GetString(bytes) : NotWholeText;
+            _wholeText[id] = cached;
+        }
+
+        text = ReferenceEquals(cached, NotWholeText) ? null : cached;
+        return text is not null;
     }
 
     private void EncodePiece(ReadOnlySpan<char> piece, List<int> ids)

@@ -8,8 +8,8 @@ namespace ChatCluster.Inference.Tokenization;
 /// a UTF-8 character (an emoji is often two or three tokens); the decoder holds those bytes back and emits the
 /// character once its last byte arrives, so streamed text never carries a broken character. The pieces it
 /// returns, followed by <see cref="Flush"/>, concatenate to <see cref="BpeTokenizer.Decode"/> of the same ids.
-/// One instance per sequence, reusable through <see cref="Reset"/>; not thread-safe. Allocates nothing per
-/// token beyond the returned string.
+/// One instance per sequence, reusable through <see cref="Reset"/>; not thread-safe. Allocates nothing for a
+/// token that is whole characters on its own (its text is shared), and nothing beyond the returned string else.
 /// </summary>
 public sealed class StreamingDecoder : IDisposable
 {
@@ -36,6 +36,9 @@ public sealed class StreamingDecoder : IDisposable
         ReadOnlySpan<byte> bytes = _tokenizer.TokenBytes(tokenId);
         if (_skipSpecialTokens && _tokenizer.IsSpecialToken(tokenId))
             return "";
+        // Nothing held back and the token is whole characters: its text is the tokenizer's shared string.
+        if (_pendingCount == 0 && _tokenizer.TryGetWholeText(tokenId, out string? whole))
+            return whole;
         EnsureCapacity(_pendingCount + bytes.Length);
         bytes.CopyTo(_pending.AsSpan(_pendingCount));
         _pendingCount += bytes.Length;

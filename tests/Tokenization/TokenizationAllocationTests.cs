@@ -43,6 +43,35 @@ public sealed class TokenizationAllocationTests
         Assert.Equal(0, allocated);
     }
 
+    [Fact]
+    public void Streaming_a_token_of_whole_characters_allocates_nothing_and_shares_its_text()
+    {
+        int the = Gpt2.Encode(" the")[0];
+        using var first = new StreamingDecoder(Gpt2);
+        using var second = new StreamingDecoder(Gpt2);
+        string warm = first.Append(the);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        string piece = second.Append(the);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(" the", piece);
+        Assert.Same(warm, piece);
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void A_character_split_across_tokens_still_streams_whole_after_shared_text()
+    {
+        // The emoji is several byte-level tokens that are not whole characters on their own: their bytes are held
+        // back and go out with the token that completes the character, never as any token's shared text.
+        List<int> ids = Gpt2.Encode("a😀b c");
+        using var decoder = new StreamingDecoder(Gpt2);
+        string streamed = string.Concat(ids.Select(decoder.Append)) + decoder.Flush();
+        Assert.Equal("a😀b c", streamed);
+        Assert.Contains(ids, id => !Gpt2.TryGetWholeText(id, out _));
+    }
+
     /// <summary>Encodes twice into one list (the first run warms caches and pools); measures the second.</summary>
     private static (long Allocated, List<int> Ids) AllocatedBytesOfASecondEncode(string text)
     {
