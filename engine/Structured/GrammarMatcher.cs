@@ -132,9 +132,15 @@ public sealed class GrammarMatcher
     /// <returns>Whether it forced a token (the logits then allow that one alone).</returns>
     public bool TryForce(Span<float> logits, int tokensLeft)
     {
-        _grammar.Mask(_set); // fills the set's MaxCostAfter
-        var token = _grammar.Set(_set).MaxCostAfter < tokensLeft ? _grammar.ForcedToken(_set) : -1;
+        // Most states leave a choice: ask that first (one cached lookup), and the closing cost only where text is forced.
+        var token = _grammar.ForcedToken(_set);
         if (token < 0)
+        {
+            return false;
+        }
+
+        _grammar.Mask(_set); // fills the set's MaxCostAfter
+        if (_grammar.Set(_set).MaxCostAfter >= tokensLeft)
         {
             return false;
         }
