@@ -27,9 +27,11 @@ public sealed partial class DecoderModel : IDisposable
     private readonly long[] _pastShape = new long[4];
     private readonly long[] _presentShape = new long[4];
 
-    // Tensor handles of the last call, by buffer address and shape. The next decode step reuses most of them:
-    // this step's present caches are the next step's past (same buffers, same shape), and ids, positions and
-    // logits keep their shape while the batch does. Only the mask and the presents are new each step.
+    // Tensor handles of the last two calls, by buffer address and shape. The next decode step reuses most of
+    // them: this step's present caches are the next step's past (same buffers, same shape), and ids, positions
+    // and logits keep their shape while the batch does. Two calls back, so that a prefill call between two decode
+    // steps does not cost the next decode step all its handles.
+    private Dictionary<TensorKey, OrtValue> _older = [];
     private Dictionary<TensorKey, OrtValue> _retained = [];
     private Dictionary<TensorKey, OrtValue> _used = [];
 
@@ -208,12 +210,13 @@ public sealed partial class DecoderModel : IDisposable
     public void Dispose()
     {
         _binding?.Dispose();
-        foreach (var value in _retained.Values)
+        foreach (var value in _retained.Values.Concat(_older.Values))
         {
             value.Dispose();
         }
 
         _retained.Clear();
+        _older.Clear();
         _session.Dispose();
         _runOptions.Dispose();
     }
@@ -238,7 +241,7 @@ public sealed partial class DecoderModel : IDisposable
             return value;
         }
 
-        if (!_retained.Remove(key, out value))
+        if (!_retained.Remove(key, out value) && !_older.Remove(key, out value))
         {
             long elements = 1;
             foreach (var d in shape)
@@ -253,16 +256,16 @@ public sealed partial class DecoderModel : IDisposable
         return value;
     }
 
-    /// <summary>Releases the handles the last call did not use and keeps the ones it used for the next call.</summary>
+    /// <summary>Releases the handles neither of the last two calls used; keeps the rest for the next call.</summary>
     private void RetainUsedTensors()
     {
-        foreach (var value in _retained.Values)
+        foreach (var value in _older.Values)
         {
             value.Dispose();
         }
 
-        _retained.Clear();
-        (_retained, _used) = (_used, _retained);
+        _older.Clear();
+        (_older, _retained, _used) = (_retained, _used, _older);
     }
 
     private static void SetShape(long[] shape, params ReadOnlySpan<long> dims) => dims.CopyTo(shape);
