@@ -3,7 +3,8 @@ namespace ChatCluster.Bench;
 /// <summary>
 /// What the stack mode measures: the concurrency levels, reply length, warm-up and measured rounds of each level,
 /// the round window, the batch size given to both the in-process engine and the silos, and the model; --silo-env
-/// KEY=VALUE goes to the silos only (DOTNET_PerfMapEnabled=1 for a perf profile of a silo).
+/// KEY=VALUE goes to the silos only (DOTNET_PerfMapEnabled=1 for a perf profile of a silo); --no-genai leaves out the
+/// ONNX Runtime GenAI target.
 /// </summary>
 internal sealed record StackOptions(
     IReadOnlyList<int> Levels,
@@ -15,7 +16,8 @@ internal sealed record StackOptions(
     IReadOnlyDictionary<string, string> SiloEnvironment,
     string Model,
     string OutputDirectory,
-    string Command)
+    string Command,
+    bool GenAi = true)
 {
     public static StackOptions Parse(string[] args)
     {
@@ -37,6 +39,7 @@ internal sealed record StackOptions(
                 "--silo-env" => o with { SiloEnvironment = LoadOptions.WithVariable(o.SiloEnvironment, Value()) },
                 "--model" => o with { Model = Path.GetFullPath(Value()) },
                 "--out" => o with { OutputDirectory = Path.GetFullPath(Value()) },
+                "--no-genai" => o with { GenAi = false },
                 _ => throw new ArgumentException($"stack: unknown option {args[i]}"),
             };
         }
