@@ -14,7 +14,7 @@ using Spectre.Console;
 // dotnet run -c Release --project bench -- load [--silos 1] [--clients 64] [--minutes 3] [--turns-per-conversation 3] [--tokens 32]
 //                                          [--sample-seconds 5] [--silo-env KEY=VALUE] [--label NAME] [--model DIR] [--out bench/results]
 // dotnet run -c Release --project bench -- stack [--streams 1,16,64] [--seconds 5] [--tokens 64] [--warmup 2] [--rounds 5] [--max-batch 32]
-//                                          [--silo-env KEY=VALUE] [--no-genai] [--model DIR] [--out bench/results]
+//                                          [--silo-env KEY=VALUE] [--no-genai] [--spin] [--model DIR] [--out bench/results]
 //                                          (the engine in-process vs the silos over HTTP, and GenAI's own loop)
 // dotnet run -c Release --project bench -- roles [--phase hop,cache] [--streams 16] [--seconds 5] [--tokens 64] [--opening N]
 //                                          [--warmup 1] [--rounds 5] [--model DIR] [--out bench/results]

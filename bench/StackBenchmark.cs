@@ -32,12 +32,13 @@ internal sealed class StackBenchmark(StackOptions options)
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         var bannedTokens = HttpBenchmark.CheckModel(options.Model, options.Tokens);
-        // Both sides leave ONNX Runtime's thread count to its default (one per core): the silo has no flag for it.
-        using var engine = InferenceEngine.Load(options.Model, ExecutionDevice.Cpu, new SchedulerOptions { MaxBatchRows = options.MaxBatch });
+        // Both sides leave ONNX Runtime's thread count to its default (one per core), and spin alike.
+        using var engine = InferenceEngine.Load(options.Model, ExecutionDevice.Cpu,
+            new SchedulerOptions { MaxBatchRows = options.MaxBatch, AllowSpinning = options.Spin });
         AnsiConsole.MarkupLine($"[bold]ChatCluster whole stack vs engine[/] {string.Join(", ", options.Levels)} streams x {options.Tokens} tokens, " +
-            $"{options.Rounds} rounds of {options.Seconds} s, --max-batch {options.MaxBatch}; {Markup.Escape(MachineInfo.Line)}");
+            $"{options.Rounds} rounds of {options.Seconds} s, --max-batch {options.MaxBatch}{(options.Spin ? ", spinning" : "")}; {Markup.Escape(MachineInfo.Line)}");
         using var cluster = await LocalCluster.StartAsync(["silo A", "silo B"], options.Model, options.SiloEnvironment, cancellationToken,
-            ["--max-batch", options.MaxBatch.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            ["--max-batch", options.MaxBatch.ToString(System.Globalization.CultureInfo.InvariantCulture), "--intra-op-spinning", options.Spin ? "on" : "off"]);
         var (siloA, siloB) = (cluster.Silos[0], cluster.Silos[1]);
 
         // Every stream's request may be open at once; the pool must not make clients queue for a socket.

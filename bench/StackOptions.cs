@@ -4,7 +4,8 @@ namespace ChatCluster.Bench;
 /// What the stack mode measures: the concurrency levels, reply length, warm-up and measured rounds of each level,
 /// the round window, the batch size given to both the in-process engine and the silos, and the model; --silo-env
 /// KEY=VALUE goes to the silos only (DOTNET_PerfMapEnabled=1 for a perf profile of a silo); --no-genai leaves out the
-/// ONNX Runtime GenAI target.
+/// ONNX Runtime GenAI target; --spin lets the intra-op threads of both the engine and the silos spin (the silos'
+/// --intra-op-spinning on), as a node whose cores do nothing else would run.
 /// </summary>
 internal sealed record StackOptions(
     IReadOnlyList<int> Levels,
@@ -17,7 +18,8 @@ internal sealed record StackOptions(
     string Model,
     string OutputDirectory,
     string Command,
-    bool GenAi = true)
+    bool GenAi = true,
+    bool Spin = false)
 {
     public static StackOptions Parse(string[] args)
     {
@@ -40,6 +42,7 @@ internal sealed record StackOptions(
                 "--model" => o with { Model = Path.GetFullPath(Value()) },
                 "--out" => o with { OutputDirectory = Path.GetFullPath(Value()) },
                 "--no-genai" => o with { GenAi = false },
+                "--spin" => o with { Spin = true },
                 _ => throw new ArgumentException($"stack: unknown option {args[i]}"),
             };
         }

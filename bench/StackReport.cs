@@ -59,7 +59,7 @@ internal sealed class StackReport(StackOptions options, string setup, string mod
     {
         var md = new StringBuilder($"Machine: {MachineInfo.Line}\n\nCommand: `{options.Command}` at commit {commit}, model " +
             $"{Path.GetFileName(options.Model)} ({modelHash})\n\n");
-        md.Append($"{setup}. Both sides: --max-batch {options.MaxBatch}, ONNX Runtime's default thread count. Each round: N concurrent " +
+        md.Append($"{setup}. Both sides: --max-batch {options.MaxBatch}, ONNX Runtime's default thread count, intra-op spinning {(options.Spin ? "on" : "off")}. Each round: N concurrent " +
             $"clients for {options.Seconds} s, each running turns of {options.Tokens} tokens (same system and user message, end tokens " +
             $"banned with logit_bias, default sampling) back to back. Per level, {options.Rounds} measured round(s) after " +
             $"{options.WarmUpRounds} warm-up round(s), each round running {string.Join(", ", levels[0].Targets.Select(t => t.Name))} in turn. " +

@@ -48,7 +48,7 @@ public sealed class InferenceEngine : IDisposable
     public static InferenceEngine Load(string modelDirectory, ExecutionDevice device, SchedulerOptions? options = null)
     {
         options ??= new SchedulerOptions();
-        var model = DecoderModel.Load(modelDirectory, device, options.Threads, graph: options.Graph);
+        var model = DecoderModel.Load(modelDirectory, device, options.Threads, options.AllowSpinning, options.Graph);
         try
         {
             var tokenizer = BpeTokenizer.Load(Path.Combine(model.Config.Directory, "tokenizer.json"));

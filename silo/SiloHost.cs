@@ -113,6 +113,8 @@ public static class SiloHost
                     MaxBatchRows = options.MaxBatch,
                     MaxQueuedRequests = options.MaxQueue,
                     Graph = options.Graph,
+                    Threads = options.Threads,
+                    AllowSpinning = options.IntraOpSpinning,
                     PrefixCacheBytes = options.PrefixCacheMiB * 1024L * 1024,
                 })));
             }
@@ -184,6 +186,11 @@ public static class SiloHost
         if (options.MaxBatch < 1 || options.MaxQueue < 1)
         {
             throw new ArgumentException("--max-batch and --max-queue must be at least 1.");
+        }
+
+        if (options.Threads < 0)
+        {
+            throw new ArgumentException("--threads must be 0 (one per core) or more.");
         }
 
         if (options.PrefixCacheMiB < 0 || options.ConversationIdleMinutes < 1)

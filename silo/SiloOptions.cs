@@ -79,6 +79,15 @@ public sealed record SiloOptions
     /// </summary>
     public string? Graph { get; init; }
 
+    /// <summary>ONNX Runtime intra-op threads of each engine; 0: one per core.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>
+    /// Whether idle intra-op threads spin (<see cref="Inference.Scheduling.SchedulerOptions.AllowSpinning"/>): on only
+    /// where the engine has cores no other thread wants, off (the default) where they are shared.
+    /// </summary>
+    public bool IntraOpSpinning { get; init; }
+
     /// <summary>Rows decoded together at most (sequences, or beams); the scheduler's batch size.</summary>
     public int MaxBatch { get; init; } = 32;
 

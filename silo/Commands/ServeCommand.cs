@@ -29,6 +29,8 @@ internal static class ServeCommand
     private static readonly Option<string> Dashboard = new("--dashboard") { Description = "The Orleans dashboard at /dashboard: on (the default) or off (the default of a front silo).", HelpName = "on|off" };
     private static readonly Option<int> DrainSeconds = new("--drain-seconds") { Description = "On SIGTERM, how long running generations may take to finish; the process ends at most 5 s later, whatever Redis does.", DefaultValueFactory = _ => Defaults.DrainSeconds, HelpName = "N" };
     private static readonly Option<string?> Graph = new("--graph") { Description = "The model folder's graph file: model.onnx (the Optimum export) or model.fused.onnx (KV cache updated in place); default: the fused one where the folder has it.", HelpName = "FILE" };
+    private static readonly Option<int> Threads = new("--threads") { Description = "ONNX Runtime intra-op threads per engine; 0: one per core.", DefaultValueFactory = _ => Defaults.Threads, HelpName = "N" };
+    private static readonly Option<string> IntraOpSpinning = new("--intra-op-spinning") { Description = "Idle intra-op threads spin: on only where the engine has cores no other thread wants; off (the default) where HTTP, grains or other work share them.", DefaultValueFactory = _ => "off", HelpName = "on|off" };
     private static readonly Option<int> MaxBatch = new("--max-batch") { Description = "Most sequences (or beams) decoded together in one model step.", DefaultValueFactory = _ => Defaults.MaxBatch };
     private static readonly Option<int> MaxQueue = new("--max-queue") { Description = "Requests that may wait for a batch row; beyond it callers get 429.", DefaultValueFactory = _ => Defaults.MaxQueue };
     private static readonly Option<int> PrefixCacheMiB = new("--prefix-cache-mb") { Description = "Memory (MiB) for conversations' KV caches kept between turns.", DefaultValueFactory = _ => Defaults.PrefixCacheMiB };
@@ -40,7 +42,7 @@ internal static class ServeCommand
 
     private static readonly Option[] All =
     [
-        Urls, Model, Redis, ClusterId, SiloPort, GatewayPort, Advertise, Kubernetes, TlsCertificate, ApiKeys, KeysFile, CorsOrigins, Role, Device, Routing, Dashboard, DrainSeconds, Graph, MaxBatch, MaxQueue, PrefixCacheMiB, ConversationIdleMinutes, MaxConversationMessages, MaxConversationBytes,
+        Urls, Model, Redis, ClusterId, SiloPort, GatewayPort, Advertise, Kubernetes, TlsCertificate, ApiKeys, KeysFile, CorsOrigins, Role, Device, Routing, Dashboard, DrainSeconds, Graph, Threads, IntraOpSpinning, MaxBatch, MaxQueue, PrefixCacheMiB, ConversationIdleMinutes, MaxConversationMessages, MaxConversationBytes,
         RequestsPerMinute, MaxStreamsPerKey,
     ];
 
@@ -103,14 +105,10 @@ internal static class ServeCommand
         Device = parseResult.GetValue(Device)!,
         Routing = parseResult.GetValue(Routing)!,
         DrainSeconds = parseResult.GetValue(DrainSeconds),
-        Dashboard = parseResult.GetValue(Dashboard) switch
-        {
-            null => null,
-            "on" => true,
-            "off" => false,
-            var other => throw new ArgumentException($"--dashboard '{other}' must be on or off."),
-        },
+        Dashboard = parseResult.GetValue(Dashboard) is { } dashboard ? OnOff("--dashboard", dashboard) : null,
         Graph = parseResult.GetValue(Graph),
+        Threads = parseResult.GetValue(Threads),
+        IntraOpSpinning = OnOff("--intra-op-spinning", parseResult.GetValue(IntraOpSpinning)!),
         MaxBatch = parseResult.GetValue(MaxBatch),
         MaxQueue = parseResult.GetValue(MaxQueue),
         PrefixCacheMiB = parseResult.GetValue(PrefixCacheMiB),
@@ -119,6 +117,13 @@ internal static class ServeCommand
         MaxConversationBytes = parseResult.GetValue(MaxConversationBytes),
         RequestsPerMinute = parseResult.GetValue(RequestsPerMinute),
         MaxStreamsPerKey = parseResult.GetValue(MaxStreamsPerKey),
+    };
+
+    private static bool OnOff(string option, string value) => value switch
+    {
+        "on" => true,
+        "off" => false,
+        _ => throw new ArgumentException($"{option} '{value}' must be on or off."),
     };
 
     public static Command Create() => Configure(new Command("serve", "Serve the OpenAI API, the conversation API and the chat page (the default command)."));
