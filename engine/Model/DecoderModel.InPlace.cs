@@ -37,31 +37,24 @@ public sealed partial class DecoderModel
         SetShape(_maskShape, batch, maskWidth);
         SetShape(_logitsShape, batch, tokens, VocabSize);
         SetShape(_slotShape, batch, KvShape.Heads, slots.Capacity, KvShape.HeadDim);
-        try
+        TrimHandles();
+        Bind(binding, "input_ids", Tensor(io.InputIds, TensorElementType.Int64, _tokenShape), output: false);
+        Bind(binding, "attention_mask", Tensor(io.AttentionMask, TensorElementType.Int64, _maskShape), output: false);
+        if (HasPositionIds)
         {
-            _used.Clear();
-            Bind(binding, "input_ids", Tensor(io.InputIds, TensorElementType.Int64, _tokenShape), output: false);
-            Bind(binding, "attention_mask", Tensor(io.AttentionMask, TensorElementType.Int64, _maskShape), output: false);
-            if (HasPositionIds)
-            {
-                Bind(binding, "position_ids", Tensor(io.PositionIds, TensorElementType.Int64, _tokenShape), output: false);
-            }
-
-            Bind(binding, "logits", Tensor(io.Logits, TensorElementType.Float, _logitsShape), output: true);
-            var firstKv = _inputNames.Length - slots.TensorCount;
-            for (var t = 0; t < slots.TensorCount; t++)
-            {
-                var kv = Tensor(slots.Address(t, firstSlot), sizeof(float), TensorElementType.Float, _slotShape);
-                Bind(binding, _inputNames[firstKv + t], kv, output: false);
-                Bind(binding, _outputNames[t + 1], kv, output: true);
-            }
-
-            _session.RunWithBinding(_runOptions, binding);
+            Bind(binding, "position_ids", Tensor(io.PositionIds, TensorElementType.Int64, _tokenShape), output: false);
         }
-        finally
+
+        Bind(binding, "logits", Tensor(io.Logits, TensorElementType.Float, _logitsShape), output: true);
+        var firstKv = _inputNames.Length - slots.TensorCount;
+        for (var t = 0; t < slots.TensorCount; t++)
         {
-            RetainUsedTensors();
+            var kv = Tensor(slots.Address(t, firstSlot), sizeof(float), TensorElementType.Float, _slotShape);
+            Bind(binding, _inputNames[firstKv + t], kv, output: false);
+            Bind(binding, _outputNames[t + 1], kv, output: true);
         }
+
+        _session.RunWithBinding(_runOptions, binding);
     }
 
     private void Bind(OrtIoBinding binding, string name, OrtValue value, bool output)

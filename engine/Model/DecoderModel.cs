@@ -27,13 +27,14 @@ public sealed partial class DecoderModel : IDisposable
     private readonly long[] _pastShape = new long[4];
     private readonly long[] _presentShape = new long[4];
 
-    // Tensor handles of the last two calls, by buffer address and shape. The next decode step reuses most of
-    // them: this step's present caches are the next step's past (same buffers, same shape), and ids, positions
-    // and logits keep their shape while the batch does. Two calls back, so that a prefill call between two decode
-    // steps does not cost the next decode step all its handles.
-    private Dictionary<TensorKey, OrtValue> _older = [];
-    private Dictionary<TensorKey, OrtValue> _retained = [];
-    private Dictionary<TensorKey, OrtValue> _used = [];
+    // Tensor handles by buffer address, type and shape. A handle over pinned memory owns nothing, so it is kept
+    // for the next call that views the same memory the same way: this step's present caches are the next step's
+    // past, ids, positions and logits keep their shape while the batch does, and a batch size or mask width seen
+    // before finds its handles again (a batch that changes size no longer makes a handle per tensor). A key
+    // whose buffer was freed is never asked for unless a new buffer of that shape lands at that address, and then
+    // its handle views exactly that memory. Bounded: past MaxTensorHandles the next call starts afresh.
+    private readonly Dictionary<TensorKey, OrtValue> _handles = [];
+    private const int MaxTensorHandles = 4096;
 
     /// <summary>The Optimum graph's file name in a model folder.</summary>
     public const string OptimumGraph = "model.onnx";
@@ -179,10 +180,10 @@ public sealed partial class DecoderModel : IDisposable
         SetShape(_pastShape, batch, KvShape.Heads, pastLength, KvShape.HeadDim);
         SetShape(_presentShape, batch, KvShape.Heads, pastLength + tokens, KvShape.HeadDim);
 
+        TrimHandles();
         var i = 0;
         try
         {
-            _used.Clear();
             _inputs[i++] = Tensor(io.InputIds, TensorElementType.Int64, _tokenShape);
             _inputs[i++] = Tensor(io.AttentionMask, TensorElementType.Int64, _maskShape);
             if (HasPositionIds)
@@ -201,7 +202,6 @@ public sealed partial class DecoderModel : IDisposable
         }
         finally
         {
-            RetainUsedTensors();
             Array.Clear(_inputs);
             Array.Clear(_outputs);
         }
@@ -210,13 +210,12 @@ public sealed partial class DecoderModel : IDisposable
     public void Dispose()
     {
         _binding?.Dispose();
-        foreach (var value in _retained.Values.Concat(_older.Values))
+        foreach (var value in _handles.Values)
         {
             value.Dispose();
         }
 
-        _retained.Clear();
-        _older.Clear();
+        _handles.Clear();
         _session.Dispose();
         _runOptions.Dispose();
     }
@@ -232,16 +231,11 @@ public sealed partial class DecoderModel : IDisposable
     private OrtValue Tensor<T>(PinnedBuffer<T> buffer, TensorElementType type, long[] shape) where T : unmanaged =>
         Tensor(buffer.Address, System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), type, shape);
 
-    /// <summary>A tensor over pinned memory: the last call's handle when address, type and shape match, else a new one.</summary>
+    /// <summary>A tensor over pinned memory: the kept handle when address, type and shape match, else a new one.</summary>
     private OrtValue Tensor(IntPtr address, int elementBytes, TensorElementType type, long[] shape)
     {
         var key = new TensorKey(address, type, shape[0], shape[1], shape.Length > 2 ? shape[2] : -1, shape.Length > 3 ? shape[3] : -1);
-        if (_used.TryGetValue(key, out var value))
-        {
-            return value;
-        }
-
-        if (!_retained.Remove(key, out value) && !_older.Remove(key, out value))
+        if (!_handles.TryGetValue(key, out var value))
         {
             long elements = 1;
             foreach (var d in shape)
@@ -250,22 +244,30 @@ public sealed partial class DecoderModel : IDisposable
             }
 
             value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, address, elements * elementBytes);
+            _handles.Add(key, value);
         }
 
-        _used.Add(key, value);
         return value;
     }
 
-    /// <summary>Releases the handles neither of the last two calls used; keeps the rest for the next call.</summary>
-    private void RetainUsedTensors()
+    /// <summary>
+    /// Before a call, never during one (its handles must live until it returns): drops every kept handle once there
+    /// are too many. Names bound to them are bound afresh (an I/O binding holds its own reference to what it binds).
+    /// </summary>
+    private void TrimHandles()
     {
-        foreach (var value in _older.Values)
+        if (_handles.Count < MaxTensorHandles)
+        {
+            return;
+        }
+
+        foreach (var value in _handles.Values)
         {
             value.Dispose();
         }
 
-        _older.Clear();
-        (_older, _retained, _used) = (_retained, _used, _older);
+        _handles.Clear();
+        _bound.Clear();
     }
 
     private static void SetShape(long[] shape, params ReadOnlySpan<long> dims) => dims.CopyTo(shape);

@@ -60,6 +60,33 @@ public sealed class DecoderModelTests : IDisposable
         Assert.True(maxDifference < 1e-4f, $"max |cached - recomputed| = {maxDifference}");
     }
 
+    [Fact]
+    public void A_fused_call_over_memory_and_shapes_seen_before_makes_no_new_tensor_handles()
+    {
+        using var model = DecoderModel.Load(TestPaths.BundledModel, ExecutionDevice.Cpu);
+        var slots = new KvSlots(model.KvShape, model.Config.ContextWindow);
+        slots.EnsureSlots(3);
+        var io = new ModelStepBuffers();
+        io.Reserve(3, 1, 4, model.VocabSize);
+        long Call(int batch)
+        {
+            io.InputIds.Span[..batch].Fill(7);
+            io.PositionIds.Span[..batch].Fill(4);
+            io.AttentionMask.Span[..(batch * 5)].Fill(1);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            model.RunInPlace(io, batch, 1, 5, slots, 0);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        Call(2);
+        var firstSight = Call(1);  // new handles for every tensor, every name bound
+        var same = Call(1);        // the same handles: nothing to bind
+        var seenBefore = Call(2);  // batch 2's handles were kept: its names are bound again, no handle is made
+        Assert.Equal(0, same);
+        Assert.True(seenBefore < firstSight, $"a shape seen before allocated {seenBefore} bytes, a new one {firstSight}");
+        Assert.True(Call(3) > seenBefore, "a new shape makes handles");
+    }
+
     public void Dispose() => _model.Dispose();
 
     private void Fill(ModelStepBuffers io, ReadOnlySpan<int> tokens, int start)
