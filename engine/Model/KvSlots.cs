@@ -5,17 +5,26 @@ namespace ChatCluster.Inference.Model;
 /// 2l, its value 2l+1), each (slots, heads, Capacity, head_dim), slot-major so that one slot's region is
 /// contiguous and a contiguous run of slots is itself a (batch, heads, Capacity, head_dim) tensor the model
 /// reads as past and writes as present in place. Right-padded: a slot's tokens are at [0, length).
-/// Capacity is the context window plus one spare position, which no sequence ever holds: a decode call writes
-/// its idle rows' (holes') keys there, so a slot that is being prefilled between decode calls is never touched.
+/// Capacity is at least the longest length held plus one spare position, which no sequence ever holds: a decode
+/// call writes its idle rows' (holes') keys there, so a slot that is being prefilled between decode calls is never
+/// touched. It starts short and grows with the longest sequence (<see cref="EnsureLength"/>), up to the context
+/// window + 1: a step's attention walks the buffer by its capacity, and on the bundled model at batch 16 a decode
+/// call over slots of 96 positions took 1.10 ms against 1.22 ms over 257 (same rows, same lengths, 2 cores).
 /// </summary>
 internal sealed class KvSlots
 {
     private readonly PinnedBuffer<float>[] _tensors;
+    private readonly int _maxCapacity;
 
-    public KvSlots(KvShape shape, int contextWindow, int initialSlots = 1)
+    /// <summary>
+    /// Slots for sequences of up to <paramref name="contextWindow"/> tokens; they hold <paramref name="initialLength"/>
+    /// tokens each before they first grow (by default the whole window: they never grow).
+    /// </summary>
+    public KvSlots(KvShape shape, int contextWindow, int initialSlots = 1, int initialLength = int.MaxValue)
     {
         Shape = shape;
-        Capacity = contextWindow + 1;
+        _maxCapacity = contextWindow + 1;
+        Capacity = Math.Min(contextWindow, initialLength) + 1;
         _tensors = new PinnedBuffer<float>[shape.Layers * 2];
         for (var i = 0; i < _tensors.Length; i++)
         {
@@ -27,8 +36,8 @@ internal sealed class KvSlots
 
     public KvShape Shape { get; }
 
-    /// <summary>Positions per slot: the context window + 1 spare.</summary>
-    public int Capacity { get; }
+    /// <summary>Positions per slot: the longest length the slots can hold + 1 spare (changes as they grow; addresses change then).</summary>
+    public int Capacity { get; private set; }
 
     /// <summary>Slots the buffers hold now (they grow by doubling, keeping contents; addresses change then).</summary>
     public int Slots { get; private set; }
@@ -59,9 +68,44 @@ internal sealed class KvSlots
         Slots = grown;
     }
 
+    /// <summary>
+    /// Makes room for <paramref name="length"/> tokens in every slot, keeping a spare position after them: doubles
+    /// the capacity (at least), up to the context window + 1, moving every slot's contents to the new layout.
+    /// </summary>
+    public void EnsureLength(int length)
+    {
+        if (length < Capacity)
+        {
+            return;
+        }
+
+        if (length >= _maxCapacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), $"{length} tokens do not fit a context window of {_maxCapacity - 1}.");
+        }
+
+        var capacity = Math.Min(_maxCapacity, Math.Max(Capacity * 2, length + 1));
+        var run = Capacity * Shape.HeadDim;
+        for (var t = 0; t < _tensors.Length; t++)
+        {
+            var grown = new PinnedBuffer<float>(Slots * Shape.Heads * capacity * Shape.HeadDim);
+            var from = _tensors[t].Span;
+            var to = grown.Span;
+            for (var region = 0; region < Slots * Shape.Heads; region++)
+            {
+                from.Slice(region * run, run).CopyTo(to.Slice(region * capacity * Shape.HeadDim, run));
+            }
+
+            _tensors[t] = grown;
+        }
+
+        Capacity = capacity;
+    }
+
     /// <summary>Positions [sourceStart, +count) of a dense cache's row into positions [0, count) of a slot.</summary>
     public void CopyIn(KvCache source, int sourceRow, int sourceStart, int count, int slot)
     {
+        EnsureLength(count);
         var d = Shape.HeadDim;
         for (var t = 0; t < _tensors.Length; t++)
         {

@@ -66,6 +66,7 @@ internal sealed partial class SlotDecodeBatch
     {
         var start = sequence.Computed;
         io.FillChunk(sequence.Tokens, start, count, _model.VocabSize);
+        _slots.EnsureLength(start + count);
         _model.RunInPlace(io, 1, count, start + count, _slots, _firstSlot[sequence]);
         sequence.Computed = start + count;
     }
@@ -94,6 +95,7 @@ internal sealed partial class SlotDecodeBatch
             }
         }
 
+        _slots.EnsureLength(longest);
         _model.RunInPlace(io, n, longest, longest, _slots, _firstSlot[group[0]]);
         foreach (var s in group)
         {

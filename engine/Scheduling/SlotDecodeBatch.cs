@@ -25,10 +25,13 @@ internal sealed partial class SlotDecodeBatch : DecodeBatch
     private List<Sequence> _kept = [];
     private int _callRows;
 
+    /// <summary>Tokens a slot holds before the slots first grow (they double from there, up to the context window).</summary>
+    private const int InitialSlotLength = 127;
+
     public SlotDecodeBatch(DecoderModel model, int maxRows)
     {
         _model = model;
-        _slots = new KvSlots(model.KvShape, model.Config.ContextWindow);
+        _slots = new KvSlots(model.KvShape, model.Config.ContextWindow, initialLength: InitialSlotLength);
         _owner = new Sequence?[maxRows];
         _running = new bool[maxRows];
         _rowSlot = new int[maxRows];
@@ -101,7 +104,9 @@ internal sealed partial class SlotDecodeBatch : DecodeBatch
             longest = Math.Max(longest, s.Computed);
         }
 
-        // A hole's mask is all ones, so the graph's seqlens_k sends its keys to the spare position Capacity - 1.
+        // After this step the longest row holds longest + 1 tokens. A hole's mask is all ones, so the graph's
+        // seqlens_k sends its keys to the spare position Capacity - 1.
+        _slots.EnsureLength(longest + 1);
         var width = callRows > Rows ? _slots.Capacity : longest + 1;
         _io.Reserve(callRows, 1, width - 1, _model.VocabSize);
         var ids = _io.InputIds.Span;

@@ -71,6 +71,28 @@ public sealed class FusedGraphTests
     }
 
     [Fact]
+    public async Task Slots_that_grow_while_rows_decode_keep_every_rows_reply()
+    {
+        // Slots first hold 127 tokens: these rows cross that mid-decode (one while another is still prefilling
+        // in chunks, one row's prompt alone crosses it), so the KV buffer is laid out anew under running rows.
+        var options = new SchedulerOptions { PrefillChunkTokens = 32 };
+        async Task<string[]> RunAsync(string graph)
+        {
+            using var harness = new SchedulerHarness(options, endTokens: false, model: TestPaths.BundledModel, graph: graph);
+            var first = Enumerable.Range(0, 4).Select(i => harness.Submit(harness.Prompt(900 + i, 100 + (i * 5)), new SamplingParameters { Temperature = 0, MaxTokens = 40 })).ToList();
+            await AsyncTimeouts.UntilAsync(() => first.All(s => s.Generated > 0), "the first rows decode");
+            var late = harness.Submit(harness.Prompt(990, 150), new SamplingParameters { Temperature = 0, MaxTokens = 20 });
+            var replies = await Task.WhenAll(first.Append(late).Select(SchedulerHarness.ReadAsync));
+            return [.. replies.Select(r => $"{r.Finish}: {r.Text}")];
+        }
+
+        var optimum = await RunAsync(DecoderModel.OptimumGraph);
+        var fused = await RunAsync(Fused);
+        Assert.All(optimum, reply => Assert.StartsWith("Length: ", reply));
+        Assert.Equal(optimum, fused);
+    }
+
+    [Fact]
     public async Task A_kept_cache_continues_on_the_fused_graph_as_a_fresh_prefill_does_on_the_optimum_graph()
     {
         using var optimum = new SchedulerHarness(model: TestPaths.BundledModel);
