@@ -23,9 +23,16 @@ using Spectre.Console;
 //                                          [--out bench/results/structured]   (schema compile, mask cost, constrained tokens/s)
 // dotnet run -c Release --project bench -- quality --text RUN/data/pretrain_heldout.txt [--model DIR] [--graphs G1,G2,...]
 //                                          [--prompts 16] [--tokens 64] [--out bench/results/fused]   (quantized graphs vs the first)
+// dotnet run -c Release --project bench -- lengths [--model DIR] [--rows 16] [--rounds 15] [--out bench/results/fused]
+//                                          (a fused decode call over rows of equal vs different lengths)
 if (args is ["quality", .. var qualityArgs])
 {
     return await QualityBenchmark.RunAsync(qualityArgs);
+}
+
+if (args is ["lengths", .. var lengthsArgs])
+{
+    return await LengthsBenchmark.RunAsync(lengthsArgs);
 }
 
 if (args is not [("http" or "cluster" or "load" or "stack" or "roles" or "structured") and var mode, .. var rest])
