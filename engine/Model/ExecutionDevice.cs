@@ -40,9 +40,20 @@ public sealed record ExecutionDevice(string Name, int CudaDeviceId = 0)
         throw new ArgumentException($"Unknown device '{name}': expected cpu, cuda or cuda:N.");
     }
 
+    /// <summary>The ONNX Runtime variable that turns its CPU GroupQueryAttention flash path off (1) or on (0).</summary>
+    internal const string GqaFlashVariable = "ORT_GQA_DISABLE_FLASH_ATTENTION";
+
     internal SessionOptions CreateSessionOptions(int threads, bool allowSpinning = false)
     {
         OnnxRuntimeTelemetry.DisableUnlessAsked();
+
+        // ONNX Runtime's CPU GroupQueryAttention has a flash-attention path that, when the rows of a batch hold
+        // different lengths (continuous batching always has them), runs one threaded call per row instead of one
+        // for the batch. The plain path has no such cost: on the bundled model at batch 16 on a quiet machine, a
+        // decode call over rows of unequal lengths took 1.41-1.43x one over equal lengths with flash, 1.02x without;
+        // equal lengths and a 128-token prompt cost the same either way (bench lengths, bench/results/fused/lengths.md).
+        // Read when a session creates its kernels; an operator who sets the variable keeps their choice.
+        NativeEnvironment.SetDefault(GqaFlashVariable, "1");
         var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
