@@ -13,8 +13,8 @@ namespace ChatCluster.Bench;
 /// <list type="bullet">
 /// <item>engine: <see cref="InferenceEngine"/> in this process, called as the gateway calls it;</item>
 /// <item>stack: streamed POST /v1/chat/completions to silo A, a separate process (HTTP, SSE, the engine in it);</item>
-/// <item>conversation: a conversation created through silo A and its turn streamed through silo B, so the grain
-/// and its engine are on A and every token crosses to B over Orleans before B writes it out.</item>
+/// <item>conversation: a conversation created through silo A and its turn streamed through silo B, a front node
+/// (no engine), so the engine is A's and every token crosses to B over Orleans before B writes it out.</item>
 /// <item>genai: ONNX Runtime GenAI's own generate loop as it ships (the Optimum graph, spinning threads, one per
 /// core) in its own process, on static batches of the same prompt: the bare loop the stack's CPU per token is
 /// held against (--no-genai leaves it out).</item>
@@ -37,8 +37,12 @@ internal sealed class StackBenchmark(StackOptions options)
             new SchedulerOptions { MaxBatchRows = options.MaxBatch, AllowSpinning = options.Spin });
         AnsiConsole.MarkupLine($"[bold]ChatCluster whole stack vs engine[/] {string.Join(", ", options.Levels)} streams x {options.Tokens} tokens, " +
             $"{options.Rounds} rounds of {options.Seconds} s, --max-batch {options.MaxBatch}{(options.Spin ? ", spinning" : "")}; {Markup.Escape(MachineInfo.Line)}");
-        using var cluster = await LocalCluster.StartAsync(["silo A", "silo B"], options.Model, options.SiloEnvironment, cancellationToken,
-            ["--max-batch", options.MaxBatch.ToString(System.Globalization.CultureInfo.InvariantCulture), "--intra-op-spinning", options.Spin ? "on" : "off"]);
+        // Silo A serves everything and holds the one engine, as one node would; silo B is a front node (no model) that
+        // relays the conversation target's tokens, so both HTTP targets run on one engine, as GenAI's loop does.
+        IReadOnlyList<string> engineFlags = ["--max-batch", options.MaxBatch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--intra-op-spinning", options.Spin ? "on" : "off"];
+        using var cluster = await LocalCluster.StartAsync([("silo A", engineFlags), ("silo B", ["--role", "front"])], options.Model,
+            options.SiloEnvironment, cancellationToken);
         var (siloA, siloB) = (cluster.Silos[0], cluster.Silos[1]);
 
         // Every stream's request may be open at once; the pool must not make clients queue for a socket.
@@ -89,8 +93,8 @@ internal sealed class StackBenchmark(StackOptions options)
 
     private static string Setup(LocalCluster.Node a, LocalCluster.Node b) =>
         $"engine: InferenceEngine in the bench process; stack: streamed /v1/chat/completions on {a.Name} ({a.Url}); " +
-        $"conversation: created through {a.Name}, its turn streamed through {b.Name} ({b.Url}), so the grain and the engine " +
-        "that runs it are on A and every token crosses to B over Orleans. Two silo processes on one redis-server (AOF on), " +
+        $"conversation: created through {a.Name}, its turn streamed through {b.Name} ({b.Url}, --role front: no engine), so " +
+        "the engine is A's and every token crosses to B over Orleans. Two silo processes on one redis-server (AOF on), " +
         "the bench alongside, all on this machine";
 
     /// <summary>Every target once per round, in order; the rounds of each target.</summary>
