@@ -110,10 +110,12 @@ internal sealed class CacheAwareRouter(EngineLoads loads, RoutingOptions options
     }
 
     /// <summary>
-    /// Requests that will wait for a row there: what it reported waiting, or, counting what this silo sent since,
-    /// the requests beyond its batch rows, whichever is more.
+    /// Requests that will wait for a row there: its rows running and requests waiting, plus what this silo sent it
+    /// since its report, beyond its batch rows. Not the queue it reported alone: requests just submitted wait in that
+    /// queue for their prefill turn even while rows are free (a burst of 10 turns to an engine with 32 rows reported
+    /// 10 queued, and sent the next turns of those conversations away from their caches).
     /// </summary>
-    private static int ExpectedQueue(EngineLoad load, int weight) => Math.Max(load.QueuedRequests, weight - load.MaxBatchRows);
+    private static int ExpectedQueue(EngineLoad load, int weight) => weight - load.MaxBatchRows;
 
     /// <summary>Highest-random-weight hashing: FNV-1a of prefix and engine, the same in every process (string.GetHashCode is not).</summary>
     private static ulong RendezvousScore(string prefix, string engine)

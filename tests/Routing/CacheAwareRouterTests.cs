@@ -31,6 +31,14 @@ public sealed class CacheAwareRouterTests
     }
 
     [Fact]
+    public void Requests_queued_for_their_prefill_while_rows_are_free_do_not_send_a_turn_away_from_its_cache()
+    {
+        _loads.Publish([Load(A, active: 2, queued: 10), Load(B)]);
+
+        Assert.Equal(new EngineRoute(A, RouteReason.Cache), Router().Route(new RouteHint(CacheEngine: A), []));
+    }
+
+    [Fact]
     public void A_turn_falls_back_to_the_least_loaded_engine_when_its_cache_engine_has_a_queue_past_the_limit_or_is_draining_or_gone()
     {
         var router = Router();

@@ -10,7 +10,7 @@ public sealed record EngineLoad
     /// <summary>The model it serves (its folder name, as /v1/models lists it).</summary>
     [Id(1)] public required string Model { get; init; }
 
-    /// <summary>Requests waiting for a batch row.</summary>
+    /// <summary>Requests submitted and not yet running: waiting for a batch row, or, with rows free, for their prefill turn.</summary>
     [Id(2)] public int QueuedRequests { get; init; }
 
     /// <summary>Rows decoding now (sequences, or beams).</summary>
