@@ -43,6 +43,12 @@ internal sealed partial class EngineCatalog(
         await base.StartAsync(cancellationToken);
     }
 
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        RoutingTelemetry.Untrack(loads);
+        return base.StopAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(PollInterval);

@@ -14,18 +14,24 @@ internal static class RoutingTelemetry
     private static readonly Counter<long> Decisions = Meter.CreateCounter<long>(
         "chatcluster.routing.decisions", "{request}", "Requests routed to an engine, by reason (cache, prefix, least_loaded, fallback; random with routing off) and engine.");
 
-    /// <summary>The loads the gauges publish (one set per routing silo).</summary>
-    private static EngineLoads? _loads;
+    /// <summary>
+    /// The loads the gauges publish: those of every routing silo running in this process, which is one outside the
+    /// tests (the meters are process-wide; with only the last silo's loads, a test's scrape could find another test's
+    /// silo there, not yet polled or already stopped, and no routing series).
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<EngineLoads, byte> Tracked = new();
 
     static RoutingTelemetry()
     {
         Meter.CreateObservableGauge("chatcluster.routing.engine.outstanding", () => Observe(static l => l.Outstanding), "{request}",
             "An engine's queued requests plus running rows, as this silo's router last read them.");
         Meter.CreateObservableGauge("chatcluster.routing.engine.queued", () => Observe(static l => l.QueuedRequests), "{request}",
-            "Requests waiting for a batch row at an engine, as this silo's router last read them.");
+            "Requests submitted to an engine and not yet running (waiting for a row or their prefill turn), as this silo's router last read them.");
     }
 
-    public static void Track(EngineLoads loads) => _loads = loads;
+    public static void Track(EngineLoads loads) => Tracked.TryAdd(loads, 0);
+
+    public static void Untrack(EngineLoads loads) => Tracked.TryRemove(loads, out _);
 
     public static void Decided(EngineRoute route)
     {
@@ -47,5 +53,6 @@ internal static class RoutingTelemetry
     };
 
     private static IEnumerable<Measurement<int>> Observe(Func<EngineLoad, int> read) =>
-        _loads?.Current.Engines.Values.Select(r => new Measurement<int>(read(r.Load), new KeyValuePair<string, object?>("engine", r.Load.Engine))) ?? [];
+        Tracked.Keys.SelectMany(static l => l.Current.Engines.Values)
+            .Select(r => new Measurement<int>(read(r.Load), new KeyValuePair<string, object?>("engine", r.Load.Engine)));
 }
