@@ -92,7 +92,6 @@ public sealed class SiloProcess : IAsyncDisposable
         return silo;
     }
 
-    /// <summary>SIGKILL, and wait until the process is gone.</summary>
     /// <summary>SIGTERM, as an orchestrator stops a pod; returns how long the process took to exit, and its exit code.</summary>
     public async Task<(TimeSpan Took, int ExitCode)> TerminateAsync(TimeSpan bound)
     {
@@ -103,9 +102,39 @@ public sealed class SiloProcess : IAsyncDisposable
         return (started.Elapsed, _process.ExitCode);
     }
 
+    /// <summary>
+    /// Lets the process run only in short slices (SIGCONT, 2 ms, SIGSTOP, 10 ms) until <paramref name="until"/> is
+    /// cancelled, and leaves it stopped. A reply of the test model takes milliseconds, so a test that kills a node
+    /// while it generates cannot count on the reply still running when the kill lands, least of all on a loaded
+    /// machine; slowed this way, what the node had started when the test saw it start is still running when it is
+    /// killed. Its membership probes (1 s timeout) and the routers' load polls are answered within its slices.
+    /// </summary>
+    public async Task RunInSlicesAsync(CancellationToken until)
+    {
+        while (true)
+        {
+            Assert.Equal(0, SendSignal(_process.Id, SignalContinue));
+            await Task.Delay(TimeSpan.FromMilliseconds(2), CancellationToken.None);
+            Assert.Equal(0, SendSignal(_process.Id, SignalStop));
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(10), until);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private const int SignalContinue = 18; // Linux SIGCONT
+
+    private const int SignalStop = 19; // Linux SIGSTOP
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int SendSignal(int pid, int signal);
 
+    /// <summary>SIGKILL, and wait until the process is gone.</summary>
     public void Kill()
     {
         _process.Kill(entireProcessTree: true);

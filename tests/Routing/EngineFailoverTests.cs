@@ -28,16 +28,22 @@ public sealed class EngineFailoverTests(ITestOutputHelper output) : IAsyncLifeti
         output.WriteLine($"killing the inference silo at {_cluster.Engines[0].BaseAddress}");
 
         // A reply of the test model takes a fraction of a second: both engines are kept busy with long stateless
-        // replies, so that the conversations' replies are still streaming when the kill lands.
+        // replies, and the engine to be killed runs only in short slices until every reply has begun, so that its
+        // replies are still streaming when the kill lands (without the slices, on a loaded machine they had all
+        // finished before it, 1 run in 6).
         using var load = new CancellationTokenSource();
         var busy = Enumerable.Range(0, 16).Select(_ => StreamingTurns.KeepBusyAsync(front, load.Token)).ToList();
         await Task.Delay(TimeSpan.FromSeconds(0.5));
+        using var begun = new CancellationTokenSource();
+        var slices = _cluster.Engines[0].RunInSlicesAsync(begun.Token);
         var streams = await Task.WhenAll(ids.Select(id => StreamingTurns.OpenStreamAsync(front, id, maxTokens: 200)));
         foreach (var stream in streams)
         {
             Assert.StartsWith("data: {\"delta\"", await stream.ReadLineAsync(), StringComparison.Ordinal);
         }
 
+        await begun.CancelAsync();
+        await slices;
         var sinceKill = Stopwatch.StartNew();
         _cluster.Engines[0].Kill();
         await load.CancelAsync();
