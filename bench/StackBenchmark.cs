@@ -77,7 +77,8 @@ internal sealed class StackBenchmark(StackOptions options)
         {
             var warmUps = await RunInterleavedAsync(targets, cpu, streams, "warm-up", options.WarmUpRounds, cancellationToken);
             var rounds = await RunInterleavedAsync(targets, cpu, streams, "round", options.Rounds, cancellationToken);
-            var genaiRounds = genai is null ? null : rounds[^1];
+            var genaiIndex = targets.FindIndex(t => t.Name == GenAi);
+            var genaiRounds = genaiIndex < 0 ? null : rounds[genaiIndex];
             levels.Add(new StackLevel(streams, [.. targets.Select((t, i) => StackTargetSummary.Of(
                 t.Name, warmUps[i].Sum(r => r.Round.Errors), rounds[i], i == 0 ? null : rounds[0], t.Name == GenAi ? null : genaiRounds))]));
             PrintErrors(warmUps.Concat(rounds).SelectMany(r => r));
