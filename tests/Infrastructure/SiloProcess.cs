@@ -96,7 +96,7 @@ public sealed class SiloProcess : IAsyncDisposable
     public async Task<(TimeSpan Took, int ExitCode)> TerminateAsync(TimeSpan bound)
     {
         var started = Stopwatch.StartNew();
-        Assert.Equal(0, SendSignal(_process.Id, 15));
+        Assert.Equal(0, SendSignal(_process.Id, SignalTerminate));
         using var timeout = new CancellationTokenSource(bound);
         await _process.WaitForExitAsync(timeout.Token);
         return (started.Elapsed, _process.ExitCode);
@@ -126,6 +126,8 @@ public sealed class SiloProcess : IAsyncDisposable
             }
         }
     }
+
+    private const int SignalTerminate = 15; // Linux SIGTERM
 
     private const int SignalContinue = 18; // Linux SIGCONT
 
